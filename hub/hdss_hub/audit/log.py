@@ -1,0 +1,258 @@
+"""The tamper-evident audit log: an append-only table whose entries are hash-chained.
+
+Each entry's ``hash`` is the SHA-256 of a canonical JSON of the entry (its ``seq``,
+timestamp, actor, action, target, outcome, details) together with the previous entry's
+hash. Changing, deleting or reordering any stored entry therefore breaks the chain at that
+entry, and :meth:`AuditLog.verify` names it. Removing entries from the *end* leaves a valid
+(shorter) chain: compare against a head recorded elsewhere (``verify(anchor=...)``, or an
+earlier export) to detect that.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import IO, Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from .db import lock_chain, make_engine, upgrade
+
+log = logging.getLogger(__name__)
+
+GENESIS_HASH = "0" * 64
+VERSION_TABLE = "hdss_audit_version"
+MAX_APPEND_ATTEMPTS = 20
+
+metadata = sa.MetaData()
+entries = sa.Table(
+    "audit_entries",
+    metadata,
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("ts", sa.String(40), nullable=False),
+    sa.Column("actor", sa.String(255), nullable=False),
+    sa.Column("action", sa.String(100), nullable=False),
+    sa.Column("target", sa.String(255), nullable=False),
+    sa.Column("outcome", sa.String(50), nullable=False),
+    sa.Column("details", sa.Text, nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False, unique=True),
+)
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now; a standalone function so tests can replace the clock."""
+    return datetime.now(timezone.utc)
+
+
+def format_ts(ts: datetime) -> str:
+    """The one textual form of a timestamp that goes into the hash (UTC, microseconds)."""
+    if ts.tzinfo is None:
+        raise ValueError("audit timestamps must be timezone-aware; the clock returned a naive one")
+    return ts.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_ts(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+
+
+def canonical_json(value: Any) -> str:
+    """Sorted keys, no whitespace, UTF-8: the same value always gives the same text."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False)
+
+
+def entry_hash(seq: int, ts: str, actor: str, action: str, target: str, outcome: str,
+               details: dict, prev_hash: str) -> str:
+    body = canonical_json({
+        "seq": seq, "ts": ts, "actor": actor, "action": action, "target": target,
+        "outcome": outcome, "details": details, "prev_hash": prev_hash,
+    })
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One audit entry as stored."""
+
+    seq: int
+    ts: datetime
+    actor: str
+    action: str
+    target: str
+    outcome: str
+    details: dict = field(default_factory=dict)
+    prev_hash: str = GENESIS_HASH
+    hash: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["ts"] = format_ts(self.ts)
+        return out
+
+    @classmethod
+    def from_row(cls, row: Any) -> Entry:
+        return cls(seq=row.seq, ts=parse_ts(row.ts), actor=row.actor, action=row.action,
+                   target=row.target, outcome=row.outcome, details=json.loads(row.details),
+                   prev_hash=row.prev_hash, hash=row.hash)
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """The outcome of :meth:`AuditLog.verify`; ``broken_seq`` names the first bad entry."""
+
+    ok: bool
+    checked: int
+    head_seq: int | None = None
+    head_hash: str | None = None
+    broken_seq: int | None = None
+    reason: str = ""
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def message(self) -> str:
+        if self.ok:
+            return f"audit log intact: {self.checked} entries, head {self.head_seq} {self.head_hash}"
+        return f"audit log broken at entry {self.broken_seq}: {self.reason}"
+
+
+class AuditLog:
+    """Append to, verify and export the audit log stored in one database.
+
+    ``clock`` returns the timezone-aware time of new entries (injectable for tests).
+    With ``migrate`` (the default) the table is created or upgraded on first use.
+    """
+
+    def __init__(self, engine_or_url: Engine | str, *, clock: Callable[[], datetime] = utcnow,
+                 migrate: bool = True) -> None:
+        self.engine = make_engine(engine_or_url)
+        self.clock = clock
+        if migrate:
+            upgrade(self.engine, "hdss_hub.audit", VERSION_TABLE)
+
+    # -- writing ------------------------------------------------------------------------
+
+    def append(self, actor: str, action: str, target: str, outcome: str,
+               **details: Any) -> Entry:
+        """Append one entry in its own transaction; retried until it is stored."""
+        for attempt in range(1, MAX_APPEND_ATTEMPTS + 1):
+            try:
+                with self.engine.begin() as conn:
+                    return self.append_in(conn, actor, action, target, outcome, **details)
+            except (IntegrityError, OperationalError) as e:
+                # Another writer won the race for this seq, or the lock wait timed out.
+                if attempt == MAX_APPEND_ATTEMPTS:
+                    raise
+                log.warning("audit append retry %s after %s", attempt, type(e).__name__)
+                time.sleep(min(0.01 * 2**attempt, 1.0))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def append_in(self, conn: Connection, actor: str, action: str, target: str, outcome: str,
+                  **details: Any) -> Entry:
+        """Append one entry inside the caller's transaction (committed or rolled back with it)."""
+        for name, value in (("actor", actor), ("action", action), ("target", target),
+                            ("outcome", outcome)):
+            if not isinstance(value, str) or not value:
+                raise ValueError(f"audit entry needs a non-empty string {name}, got {value!r}")
+        try:
+            details_json = canonical_json(details)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"audit details must be plain JSON values: {e}") from e
+        details = json.loads(details_json)
+        lock_chain(conn)
+        last = conn.execute(
+            sa.select(entries.c.seq, entries.c.hash).order_by(entries.c.seq.desc()).limit(1)
+        ).first()
+        seq, prev_hash = (last.seq + 1, last.hash) if last else (1, GENESIS_HASH)
+        ts = format_ts(self.clock())
+        digest = entry_hash(seq, ts, actor, action, target, outcome, details, prev_hash)
+        conn.execute(entries.insert().values(
+            seq=seq, ts=ts, actor=actor, action=action, target=target, outcome=outcome,
+            details=details_json, prev_hash=prev_hash, hash=digest,
+        ))
+        return Entry(seq, parse_ts(ts), actor, action, target, outcome, details, prev_hash,
+                     digest)
+
+    # -- reading ------------------------------------------------------------------------
+
+    def entries(self, since: int | datetime | None = None, limit: int | None = None,
+                action: str | None = None) -> Iterator[Entry]:
+        """Entries in chain order; ``since`` is a first seq or an earliest time."""
+        query = sa.select(entries).order_by(entries.c.seq)
+        if isinstance(since, datetime):
+            query = query.where(entries.c.ts >= format_ts(since))
+        elif since is not None:
+            query = query.where(entries.c.seq >= int(since))
+        if action is not None:
+            query = query.where(entries.c.action == action)
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            for row in conn.execution_options(yield_per=1000).execute(query):
+                yield Entry.from_row(row)
+
+    def head(self) -> Entry | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(entries).order_by(entries.c.seq.desc()).limit(1)).first()
+        return Entry.from_row(row) if row else None
+
+    def verify(self, anchor: tuple[int, str] | None = None) -> VerifyResult:
+        """Recompute the chain; the first entry that does not fit is named.
+
+        ``anchor`` is a ``(seq, hash)`` recorded earlier (e.g. from an export): the chain
+        must still contain exactly that entry, which detects truncation of the tail.
+        """
+        expected_seq, prev_hash, checked, last = 1, GENESIS_HASH, 0, None
+        query = sa.select(entries).order_by(entries.c.seq)
+        with self.engine.connect() as conn:
+            for row in conn.execution_options(yield_per=1000).execute(query):
+                if row.seq != expected_seq:
+                    return VerifyResult(False, checked, broken_seq=expected_seq,
+                                        reason=f"entry {expected_seq} is missing (next stored "
+                                               f"entry is {row.seq})")
+                if row.prev_hash != prev_hash:
+                    return VerifyResult(False, checked, broken_seq=row.seq,
+                                        reason="its prev_hash does not match the hash of the "
+                                               "entry before it (deleted, reordered or altered)")
+                try:
+                    details = json.loads(row.details)
+                except ValueError:
+                    return VerifyResult(False, checked, broken_seq=row.seq,
+                                        reason="its details are not valid JSON")
+                digest = entry_hash(row.seq, row.ts, row.actor, row.action, row.target,
+                                    row.outcome, details, row.prev_hash)
+                if digest != row.hash:
+                    return VerifyResult(False, checked, broken_seq=row.seq,
+                                        reason="its content does not match its hash (altered)")
+                checked += 1
+                prev_hash, last = row.hash, row
+                expected_seq += 1
+        if anchor is not None:
+            a_seq, a_hash = anchor
+            if last is None or last.seq < a_seq:
+                return VerifyResult(False, checked, broken_seq=a_seq,
+                                    reason=f"anchored entry {a_seq} is gone (log truncated)")
+            with self.engine.connect() as conn:
+                stored = conn.execute(
+                    sa.select(entries.c.hash).where(entries.c.seq == a_seq)).scalar()
+            if stored != a_hash:
+                return VerifyResult(False, checked, broken_seq=a_seq,
+                                    reason="its hash differs from the anchor recorded earlier")
+        return VerifyResult(True, checked, head_seq=last.seq if last else 0,
+                            head_hash=last.hash if last else GENESIS_HASH)
+
+    def export_jsonl(self, fp: IO[str], since: int | datetime | None = None) -> int:
+        """Write entries as JSON lines (one canonical object per line); returns the count."""
+        count = 0
+        for entry in self.entries(since=since):
+            fp.write(canonical_json(entry.to_json()) + "\n")
+            count += 1
+        return count
