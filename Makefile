@@ -1,0 +1,88 @@
+# Health Data Science Sandbox: `make up` to run it, `make test` to prove it.
+# `make` alone lists the targets.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PY        := .venv/bin/python
+VENV      := .venv/.installed
+STATE     := var
+PROXY     := .tools/node_modules/.bin/configurable-http-proxy
+HOST_PKGS := docker.io debootstrap python3-venv curl ca-certificates
+TEST_PKGS := postgresql chromium openssh-client
+SIZE      ?= tiny
+SEED      ?= 7
+OUT       ?= $(STATE)/data/synthetic
+UP_SIZE   ?= tiny
+PYTEST    ?= $(PY) -m pytest
+FAST      := not docker and not postgres and not browser and not ansible
+
+.PHONY: help up down test test-fast bench lint fmt images dataset host-deps engine venv proxy test-data provision clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+up: host-deps venv proxy engine images ## Set up everything and start the hub on http://127.0.0.1:8000
+	@$(MAKE) --no-print-directory up-data
+	@scripts/hub.sh start
+
+up-data:
+	@if [ -z "$$(ls -A $(OUT) 2>/dev/null)" ]; then \
+	  $(MAKE) --no-print-directory dataset SIZE=$(UP_SIZE) OUT=$(OUT); \
+	  $(MAKE) --no-print-directory dataset SIZE=$(UP_SIZE) SEED=1007 OUT=$(STATE)/data/restricted DATASET_ARGS="--sensitivity restricted"; \
+	fi
+
+down: ## Stop the hub, its proxy, user servers and a dockerd that make up started (data stays)
+	@if [ -x $(PY) ]; then scripts/hub.sh stop; fi
+	@scripts/engine.sh stop $(STATE)
+
+test: host-deps test-deps venv proxy engine images ## Install what the tests need and run them all (real engine)
+	CI=$${CI:-} $(PYTEST) -p no:cacheprovider
+
+test-fast: venv ## Unit tests only: no engine, database server, browser or Ansible
+	$(PYTEST) -p no:cacheprovider -m "$(FAST)"
+
+bench: venv proxy engine images ## Benchmarks: spawn latency and memory, dataset generation, queries
+	mkdir -p bench/results
+	$(PY) bench/bench_spawn.py --out bench/results
+	$(PY) bench/bench_datasets.py --out bench/results
+
+lint: venv ## Ruff and ansible-lint
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+fmt: venv ## Format the code
+	.venv/bin/ruff check --fix .
+	.venv/bin/ruff format .
+
+images: engine venv ## Build the single-user images (skipped when their inputs are unchanged)
+	$(PY) images/build.py
+
+dataset: venv ## Generate and publish a synthetic dataset: make dataset SIZE=tiny SEED=7 OUT=dir
+	.venv/bin/hdss-dataset generate --size $(SIZE) --seed $(SEED) --out $(OUT) $(DATASET_ARGS)
+
+host-deps:
+	@scripts/host-deps.sh $(HOST_PKGS)
+	@command -v npm >/dev/null || scripts/host-deps.sh nodejs npm
+
+test-deps:
+	@scripts/host-deps.sh $(TEST_PKGS)
+
+engine: host-deps
+	@scripts/engine.sh start $(STATE)
+
+venv: $(VENV)
+$(VENV): requirements/dev.txt requirements/hub.txt pyproject.toml
+	@test -x $(PY) || /usr/bin/python3 -m venv .venv
+	$(PY) -m pip install -q --upgrade pip setuptools wheel
+	$(PY) -m pip install -q -r requirements/dev.txt
+	$(PY) -m pip install -q --no-deps -e .
+	@touch $@
+
+proxy: $(PROXY)
+$(PROXY):
+	@command -v npm >/dev/null || scripts/host-deps.sh nodejs npm
+	npm install --silent --no-fund --no-audit --prefix .tools configurable-http-proxy@5.3.0
+
+clean: down ## Remove the venv and tools (keeps var/: data, secrets, hub database)
+	rm -rf .venv .tools

@@ -1,0 +1,1 @@
+"""Hub-side pieces of the Health Data Science Sandbox: settings, configuration, services."""

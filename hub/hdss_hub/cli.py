@@ -1,0 +1,67 @@
+"""`python -m hdss_hub.cli`: check the settings and read values for scripts.
+
+check            validate the settings (env HDSS_SETTINGS, else the embedded defaults)
+get KEY          print one effective value, e.g. `get hub.state_dir`
+login-help       how to log in with the embedded first-run login (no secret printed)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from .settings import SETTINGS_ENV, SettingsError, load_settings
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+
+def _get(settings: dict, key: str):
+    node = settings
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise SettingsError(f"no setting {key!r}")
+        node = node[part]
+    return node
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="hdss-hub", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("check", help="validate the settings")
+    get = sub.add_parser("get", help="print one effective setting")
+    get.add_argument("key")
+    sub.add_parser("login-help", help="how to log in the first time")
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(os.environ.get(SETTINGS_ENV), PROJECT_DIR)
+        if args.command == "check":
+            print("settings ok")
+        elif args.command == "get":
+            value = _get(settings, args.key)
+            print(" ".join(value) if isinstance(value, list) else value)
+        elif args.command == "login-help":
+            print(login_help(settings))
+    except SettingsError as e:
+        print(f"hdss: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def login_help(settings: dict) -> str:
+    url = settings["hub"]["bind_url"]
+    if settings["auth"]["kind"] != "firstrun":
+        return f"Open {url} and log in with your university account."
+    secrets = Path(settings["hub"]["state_dir"], "secrets")
+    admin = ", ".join(settings["hub"].get("admin_users", [])) or "(none)"
+    return (
+        f"Open {url}\n"
+        f"  admin ({admin}):  password in {secrets / 'admin-password'}  (cat it as root)\n"
+        f"  any other user:  password in {secrets / 'user-password'}\n"
+        "  Switch to university single sign-on with auth.kind: oidc in the settings file."
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,203 @@
+"""Apply the deployment settings to JupyterHub's traitlets config.
+
+Each ``apply_*`` function is pure: it reads the settings and *sets* values on ``c``
+(never appends or mutates what another function set), so unit tests run them against
+a bare ``traitlets.config.Config()``. ``configure`` is what jupyterhub_config.py calls:
+settings, then preflight checks, then every ``apply_*``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from traitlets.config import Config
+
+from . import preflight
+from .secrets import SecretFileError, ensure_secret
+from .settings import SettingsError, load_settings
+
+USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
+
+CULLER_SCOPES = ["list:users", "read:users:activity", "read:servers", "delete:servers"]
+
+
+class HubStartError(Exception):
+    """The hub cannot start with these settings; the message says what to do."""
+
+
+def state_path(settings: dict[str, Any], *parts: str) -> Path:
+    return Path(settings["hub"]["state_dir"], *parts)
+
+
+def proxy_api_url(settings: dict[str, Any]) -> str:
+    """The proxy's REST API: loopback, one port above the public one."""
+    port = urlparse(settings["hub"]["bind_url"]).port or 80
+    return f"http://127.0.0.1:{port + 1}"
+
+
+def default_proxy_command(project_dir: Path) -> list[str]:
+    """configurable-http-proxy as `make up` installs it (.tools/), else from PATH."""
+    local = project_dir / ".tools" / "node_modules" / ".bin" / "configurable-http-proxy"
+    if local.exists():
+        return [str(local)]
+    return [shutil.which("configurable-http-proxy") or "configurable-http-proxy"]
+
+
+def apply_hub(settings: dict[str, Any], c: Config, hub_ip: str, project_dir: Path) -> None:
+    """Where the hub listens, its database, secrets and proxy."""
+    hub = settings["hub"]
+    hub_url = f"http://{hub_ip}:{hub['hub_port']}"
+    c.JupyterHub.bind_url = hub["bind_url"]
+    c.JupyterHub.hub_bind_url = hub_url
+    c.JupyterHub.hub_connect_url = hub_url
+    c.JupyterHub.db_url = (
+        hub.get("db_url") or f"sqlite:///{state_path(settings, 'jupyterhub.sqlite')}"
+    )
+    c.JupyterHub.cookie_secret_file = str(state_path(settings, "secrets", "cookie_secret"))
+    c.JupyterHub.pid_file = str(state_path(settings, "jupyterhub.pid"))
+    # Servers outlive a hub restart: the hub finds them again from its database.
+    c.JupyterHub.cleanup_servers = False
+    c.JupyterHub.allow_named_servers = True
+    c.JupyterHub.named_server_limit_per_user = 5
+    c.ConfigurableHTTPProxy.api_url = proxy_api_url(settings)
+    c.ConfigurableHTTPProxy.pid_file = str(state_path(settings, "proxy.pid"))
+    c.ConfigurableHTTPProxy.auth_token = ensure_secret(
+        state_path(settings, "secrets", "proxy_token")
+    )
+    c.ConfigurableHTTPProxy.command = hub.get("proxy_command") or default_proxy_command(project_dir)
+    c.Authenticator.admin_users = set(hub.get("admin_users", []))
+    c.Authenticator.username_pattern = USERNAME_PATTERN
+
+
+def apply_firstrun_auth(settings: dict[str, Any], c: Config) -> None:
+    """The embedded login: generated shared passwords kept 0600 in the state directory."""
+    if settings["auth"]["kind"] != "firstrun":
+        return
+    c.JupyterHub.authenticator_class = "shared-password"
+    c.SharedPasswordAuthenticator.user_password = ensure_secret(
+        state_path(settings, "secrets", "user-password"), nbytes=18
+    )
+    c.SharedPasswordAuthenticator.admin_password = ensure_secret(
+        state_path(settings, "secrets", "admin-password"), nbytes=32
+    )
+    c.Authenticator.allow_all = True
+
+
+def apply_groups(settings: dict[str, Any], c: Config) -> None:
+    """Hub groups and their members as the settings list them."""
+    c.JupyterHub.load_groups = {
+        group: {"users": list(users)} for group, users in settings.get("groups", {}).items()
+    }
+
+
+def apply_spawner(settings: dict[str, Any], c: Config) -> None:
+    """SandboxSpawner with the settings' engine, image, profiles and data roots."""
+    d = settings["docker"]
+    c.JupyterHub.spawner_class = "hdss_spawner.spawner.SandboxSpawner"
+    s = c.SandboxSpawner
+    s.client_kwargs = {"base_url": d["host"]}
+    s.image = d["image"]
+    s.pull_policy = "never"  # images are built here (make images); there is no registry
+    s.prefix = d["prefix"]
+    s.network_name = d["network"]
+    s.pids_limit = d["pids_limit"]
+    s.start_timeout = d["start_timeout"]
+    s.http_timeout = d["start_timeout"]
+    s.profiles = settings["profiles"]
+    s.default_groups = list(settings["auth"].get("default_groups", []))
+    s.synthetic_root = settings["data"]["synthetic_root"]
+    s.restricted_root = settings["data"].get("restricted_root", "")
+    s.default_url = "/lab"
+
+
+def culler_service(settings: dict[str, Any]) -> list[dict[str, Any]]:
+    culler = settings["culler"]
+    if not culler.get("enabled", True):
+        return []
+    return [
+        {
+            "name": "idle-culler",
+            "command": [
+                sys.executable,
+                "-m",
+                "jupyterhub_idle_culler",
+                f"--timeout={culler['timeout_seconds']}",
+                f"--cull-every={culler['every_seconds']}",
+            ],
+        }
+    ]
+
+
+def culler_roles(settings: dict[str, Any]) -> list[dict[str, Any]]:
+    if not settings["culler"].get("enabled", True):
+        return []
+    return [
+        {
+            "name": "idle-culler",
+            "description": "Stop servers idle longer than culler.timeout_seconds",
+            "scopes": CULLER_SCOPES,
+            "services": ["idle-culler"],
+        }
+    ]
+
+
+def apply_services(settings: dict[str, Any], c: Config) -> None:
+    """Hub-managed services and their least-privilege roles, set in one place."""
+    services, roles = culler_service(settings), culler_roles(settings)
+    if settings["ledger"].get("enabled"):
+        from .ledger import hubconfig as ledger
+
+        services += ledger.ledger_services(settings)
+        roles += ledger.ledger_roles(settings)
+        c.JupyterHub.custom_scopes = ledger.ledger_custom_scopes()
+    c.JupyterHub.services = services
+    c.JupyterHub.load_roles = roles
+
+
+def apply_all(settings: dict[str, Any], c: Config, hub_ip: str, project_dir: Path) -> None:
+    apply_hub(settings, c, hub_ip, project_dir)
+    apply_firstrun_auth(settings, c)
+    apply_groups(settings, c)
+    apply_spawner(settings, c)
+    apply_services(settings, c)
+
+
+def run_preflight(settings: dict[str, Any]) -> str:
+    """Check the engine, image, data and ports; prepare the network. Returns the hub IP."""
+    hub = settings["hub"]
+    preflight.check_data_root(settings["data"]["synthetic_root"])
+    proxy_pid = state_path(settings, "proxy.pid")
+    preflight.check_port_free(hub["bind_url"], "the public proxy", "hub.bind_url", proxy_pid)
+    preflight.check_port_free(proxy_api_url(settings), "the proxy API", "hub.bind_url", proxy_pid)
+    client = preflight.docker_client(settings["docker"]["host"])
+    try:
+        preflight.check_image(client, settings["docker"]["image"])
+        gateway = preflight.ensure_network(client, settings["docker"]["network"])
+    finally:
+        client.close()
+    preflight.check_port_free(f"http://{gateway}:{hub['hub_port']}", "the hub API", "hub.hub_port")
+    return gateway
+
+
+def configure(c: Config, settings_path: str | None, project_dir: Path) -> dict[str, Any]:
+    """Load, check and apply the settings; HubStartError with one clear message otherwise."""
+    try:
+        settings = load_settings(settings_path, project_dir)
+        state_path(settings).mkdir(parents=True, exist_ok=True)
+        hub_ip = run_preflight(settings)
+        apply_all(settings, c, hub_ip, project_dir)
+    except (SettingsError, preflight.PreflightError, SecretFileError) as e:
+        raise HubStartError(str(e)) from e
+    return settings
+
+
+def extra_config_files(settings: dict[str, Any]) -> list[Path]:
+    """The escape hatch: *.py files in hub.extra_config_dir, loaded after the settings."""
+    folder = settings["hub"].get("extra_config_dir")
+    if not folder or not Path(folder).is_dir():
+        return []
+    return sorted(Path(folder).glob("*.py"))

@@ -1,0 +1,96 @@
+"""Checks made before the hub starts: each failure is one message saying what to do."""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+from pathlib import Path
+from urllib.parse import urlparse
+
+import docker
+import docker.errors
+import requests
+
+
+class PreflightError(Exception):
+    """The hub cannot start; the message says what is wrong and what to do."""
+
+
+def docker_client(host: str, timeout: int = 10) -> docker.DockerClient:
+    """A client for the engine at ``host`` that has answered a ping."""
+    try:
+        client = docker.DockerClient(base_url=host, timeout=timeout)
+        client.ping()
+        return client
+    except (docker.errors.DockerException, requests.RequestException, OSError) as e:
+        raise PreflightError(
+            f"the Docker engine at {host} does not answer ({e.__class__.__name__}). "
+            "Start it (`make up` starts dockerd; or `systemctl start docker`) "
+            "or set docker.host in the settings."
+        ) from e
+
+
+def ensure_network(client: docker.DockerClient, name: str, internal: bool = False) -> str:
+    """Create the bridge network ``name`` if absent; return its gateway address."""
+    try:
+        network = client.networks.get(name)
+    except docker.errors.NotFound:
+        network = client.networks.create(name, driver="bridge", internal=internal)
+        network.reload()
+    configs = network.attrs.get("IPAM", {}).get("Config") or []
+    for config in configs:
+        if config.get("Gateway"):
+            return config["Gateway"]
+    raise PreflightError(
+        f"the Docker network {name} has no gateway address; remove it "
+        f"(/usr/bin/docker network rm {name}) so it is created afresh"
+    )
+
+
+def check_image(client: docker.DockerClient, image: str) -> None:
+    try:
+        client.images.get(image)
+    except docker.errors.ImageNotFound as e:
+        raise PreflightError(
+            f"the single-user image {image} is not in the engine: build it with `make images` "
+            "or set docker.image in the settings"
+        ) from e
+
+
+def check_data_root(root: str) -> None:
+    if not Path(root).is_dir():
+        raise PreflightError(
+            f"the dataset directory {root} does not exist: generate the synthetic data "
+            f"(`make dataset OUT={root}`) or set data.synthetic_root in the settings"
+        )
+
+
+def _pid_alive(pid_file: Path) -> bool:
+    try:
+        pid = int(pid_file.read_text().strip())
+        os.kill(pid, 0)
+        return True
+    except (OSError, ValueError):
+        return False
+
+
+def check_port_free(url: str, what: str, setting: str, owner_pid_file: Path | None = None) -> None:
+    """Refuse a port another program holds (our own proxy from a pid file is fine)."""
+    if owner_pid_file is not None and _pid_alive(owner_pid_file):
+        return
+    parsed = urlparse(url)
+    host = parsed.hostname or "127.0.0.1"
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                raise PreflightError(
+                    f"port {port} on {host} ({what}) is already in use: stop whatever holds it "
+                    f"(another hub? `make down`), or set {setting} in the settings"
+                ) from e
+            raise PreflightError(f"cannot listen on {host}:{port} ({what}): {e}") from e

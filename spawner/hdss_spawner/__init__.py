@@ -1,0 +1,1 @@
+"""SandboxSpawner: DockerSpawner with profiles, the data policy and hardening."""

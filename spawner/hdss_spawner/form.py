@@ -1,0 +1,40 @@
+"""The spawn form: only the profiles the user may pick, with their limits and data."""
+
+from __future__ import annotations
+
+from html import escape
+
+from hdss_registers.catalog import CatalogEntry
+
+from .profiles import Profile
+
+
+def render_form(profiles: list[Profile], datasets: list[CatalogEntry], selected: str = "") -> str:
+    """HTML for JupyterHub's spawn page (inserted inside its <form>)."""
+    if not profiles:
+        return (
+            '<p class="alert alert-warning">No server profile is offered to you. '
+            "Ask a hub administrator to add you to a course or research group.</p>"
+        )
+    selected = selected or profiles[0].name
+    rows = []
+    for p in profiles:
+        checked = " checked" if p.name == selected else ""
+        rows.append(
+            f'<div class="form-check hdss-profile">'
+            f'<input class="form-check-input" type="radio" name="profile" '
+            f'id="profile-{escape(p.name)}" value="{escape(p.name)}"{checked}>'
+            f'<label class="form-check-label" for="profile-{escape(p.name)}">'
+            f"<strong>{escape(p.title)}</strong> &mdash; {escape(p.limits)}"
+            f"<br><small>{escape(p.description)}</small></label></div>"
+        )
+    if datasets:
+        items = "".join(
+            f"<li><code>{escape(d.mount_path)}</code> &mdash; {escape(d.name)} "
+            f"version {escape(d.version)} (read-only)</li>"
+            for d in datasets
+        )
+        data = f"<p>Data mounted in your server:</p><ul>{items}</ul>"
+    else:
+        data = "<p>No dataset is published yet.</p>"
+    return f'<fieldset class="hdss-spawn-form"><legend>Choose a profile</legend>{"".join(rows)}</fieldset>{data}'

@@ -1,0 +1,170 @@
+"""SandboxSpawner: DockerSpawner with profiles per group, the data policy and hardening.
+
+Policy is applied at DockerSpawner's override points, never by rewriting ``start``:
+``apply_user_options`` picks and checks the profile, ``create_object`` lays down the
+mounts and the hardened host config, ``progress`` reports each step to the user.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from dockerspawner import DockerSpawner
+from hdss_registers.catalog import CatalogEntry, CatalogError, Sensitivity, load_catalog
+from tornado.web import HTTPError
+from traitlets import Dict, Int, List, Unicode, default
+
+from . import policy
+from .form import render_form
+from .profiles import Profile, choose, effective_groups, offered, parse_profiles
+
+
+class SandboxSpawner(DockerSpawner):
+    """One hardened container per user, with the synthetic datasets mounted read-only."""
+
+    profiles = Dict(
+        config=True,
+        help="""Resource profiles by name: {cpu_limit, mem_limit, groups, display_name,
+        description, kind}. A profile is offered only to members of its groups.""",
+    )
+    default_groups = List(
+        Unicode(),
+        config=True,
+        help="Groups that policy assumes for a user who belongs to no hub group.",
+    )
+    synthetic_root = Unicode(
+        config=True, help="Host directory holding the published synthetic datasets."
+    )
+    restricted_root = Unicode(
+        "", config=True, help="Host directory of restricted datasets (secure profile only)."
+    )
+    pids_limit = Int(512, config=True, help="Most processes a user's container may run.")
+    home_volume = Unicode(
+        "{prefix}-home-{username}",
+        config=True,
+        help="Name template of the per-user home volume (a named Docker volume).",
+    )
+    home_path = Unicode("/home/jovyan", config=True, help="Where the home volume is mounted.")
+
+    profile: Profile | None = None
+    datasets: list[CatalogEntry] = []
+
+    @default("volumes")
+    def _default_volumes(self):
+        return {self.home_volume: self.home_path}
+
+    @default("remove")
+    def _default_remove(self):
+        # Containers are recreated at each start so policy changes always apply;
+        # the home volume keeps the user's work.
+        return True
+
+    @default("use_internal_ip")
+    def _default_use_internal_ip(self):
+        return True
+
+    @default("options_form")
+    def _default_options_form(self):
+        return lambda spawner: spawner.render_options_form()
+
+    @default("options_from_form")
+    def _default_options_from_form(self):
+        def options_from_form(formdata):
+            return {"profile": (formdata.get("profile") or [""])[0]}
+
+        return options_from_form
+
+    @default("apply_user_options")
+    def _default_apply_user_options(self):
+        return lambda spawner, user_options: spawner.apply_profile(user_options)
+
+    # -- policy --------------------------------------------------------------------------
+
+    @property
+    def parsed_profiles(self) -> dict[str, Profile]:
+        return parse_profiles(self.profiles)
+
+    def user_groups(self) -> list[str]:
+        return effective_groups([g.name for g in self.user.groups], self.default_groups)
+
+    def catalog(self) -> list[CatalogEntry]:
+        try:
+            return load_catalog(Path(self.synthetic_root))
+        except CatalogError as e:
+            raise HTTPError(503, f"The datasets are not available: {e}") from e
+
+    def render_options_form(self) -> str:
+        mine = offered(self.parsed_profiles, self.user_groups())
+        try:
+            datasets = self.catalog()
+        except HTTPError:
+            datasets = []
+        last = (self.orm_spawner.user_options or {}).get("profile", "") if self.orm_spawner else ""
+        return render_form(mine, datasets, selected=last)
+
+    def apply_profile(self, user_options: dict) -> None:
+        """Pick the requested profile if the user may have it; 403 otherwise."""
+        self._events = []
+        self._emit(5, "Checking which profiles you may use")
+        requested = user_options.get("profile") if isinstance(user_options, dict) else None
+        if requested is not None and not isinstance(requested, str):
+            raise HTTPError(400, "The profile must be given as a name, e.g. 'course'.")
+        profile = choose(self.parsed_profiles, self.user_groups(), requested)
+        self.profile = profile
+        self.cpu_limit = profile.cpu_limit
+        self.mem_limit = profile.mem_limit
+        self._emit(15, f"Profile {profile.title}: {profile.limits}")
+
+    def get_env(self):
+        env = super().get_env()
+        env["HDSS_DATA_ROOT"] = Sensitivity.SYNTHETIC.mount_root
+        if self.profile is not None:
+            env["HDSS_PROFILE"] = self.profile.name
+        return env
+
+    async def create_object(self):
+        """Mount the catalogued data read-only and harden the container, then create it."""
+        if self.profile is None:  # started without apply_user_options (e.g. by an old state)
+            self.apply_profile(self.user_options or {})
+        self.datasets = self.catalog()
+        self.read_only_volumes = policy.dataset_binds(self.datasets, Sensitivity.SYNTHETIC)
+        names = ", ".join(d.mount_path for d in self.datasets) or "none published yet"
+        self._emit(30, f"Mounting the synthetic data read-only: {names}")
+        policy.check_volumes(self.volumes)
+        extra = self._eval_if_callable(self.extra_host_config)
+        if asyncio.iscoroutine(extra):
+            extra = await extra
+        self.extra_host_config = policy.hardened_host_config(extra, self.pids_limit)
+        extra_create = self._eval_if_callable(self.extra_create_kwargs)
+        if asyncio.iscoroutine(extra_create):
+            extra_create = await extra_create
+        self.extra_create_kwargs = {**(extra_create or {}), "user": policy.NON_ROOT_USER}
+        policy.check_binds(self.volume_binds, [str(d.path) for d in self.datasets])
+        self._emit(45, "Creating your container (non-root, no capabilities)")
+        return await super().create_object()
+
+    async def start_object(self):
+        self._emit(60, "Starting your container")
+        await super().start_object()
+        self._emit(75, "Waiting for JupyterLab to answer")
+
+    # -- progress ------------------------------------------------------------------------
+
+    _events: list[dict] = []
+
+    def _emit(self, progress: int, message: str) -> None:
+        self._events = [*self._events, {"progress": progress, "message": message}]
+        self.log.info("spawn %s: %s", self._log_name, message)
+
+    async def progress(self):
+        """Spawn progress for the user's page: each step as it happens."""
+        seen = 0
+        while True:
+            events = self._events
+            while seen < len(events):
+                yield events[seen]
+                seen += 1
+            if not self._spawn_pending:
+                return
+            await asyncio.sleep(0.25)

@@ -1,0 +1,154 @@
+"""The apply functions, run against a bare traitlets Config."""
+
+import sys
+from pathlib import Path
+
+import pytest
+from hdss_hub import configure
+from hdss_hub.settings import load_settings
+from traitlets.config import Config
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return load_settings(None, tmp_path)
+
+
+def test_apply_hub_sets_urls_db_and_secrets(settings, tmp_path):
+    c = Config()
+    configure.apply_hub(settings, c, "172.30.0.1", tmp_path)
+    assert c.JupyterHub.bind_url == "http://127.0.0.1:8000"
+    assert c.JupyterHub.hub_bind_url == "http://172.30.0.1:8081"
+    assert c.JupyterHub.hub_connect_url == "http://172.30.0.1:8081"
+    assert c.JupyterHub.db_url == f"sqlite:///{tmp_path}/var/jupyterhub.sqlite"
+    assert c.JupyterHub.cleanup_servers is False
+    assert c.ConfigurableHTTPProxy.api_url == "http://127.0.0.1:8001"
+    token_file = tmp_path / "var" / "secrets" / "proxy_token"
+    assert c.ConfigurableHTTPProxy.auth_token == token_file.read_text().strip()
+    assert oct(token_file.stat().st_mode & 0o777) == "0o600"
+    assert c.Authenticator.admin_users == {"admin"}
+
+
+def test_postgres_url_is_used_when_set(settings, tmp_path):
+    settings["hub"]["db_url"] = "postgresql+psycopg://hub@db/hub"
+    c = Config()
+    configure.apply_hub(settings, c, "10.0.0.1", tmp_path)
+    assert c.JupyterHub.db_url == "postgresql+psycopg://hub@db/hub"
+
+
+def test_firstrun_auth_generates_passwords_long_enough(settings):
+    c = Config()
+    configure.apply_firstrun_auth(settings, c)
+    assert c.JupyterHub.authenticator_class == "shared-password"
+    assert len(c.SharedPasswordAuthenticator.user_password) >= 8
+    assert len(c.SharedPasswordAuthenticator.admin_password) >= 32
+    assert (
+        c.SharedPasswordAuthenticator.user_password != c.SharedPasswordAuthenticator.admin_password
+    )
+
+
+def test_oidc_kind_leaves_the_firstrun_login_off(settings):
+    settings["auth"]["kind"] = "oidc"
+    c = Config()
+    configure.apply_firstrun_auth(settings, c)
+    assert "authenticator_class" not in c.JupyterHub
+
+
+def test_groups_loaded_from_settings(settings):
+    settings["groups"] = {"researchers": ["alice"], "students": []}
+    c = Config()
+    configure.apply_groups(settings, c)
+    assert c.JupyterHub.load_groups == {
+        "researchers": {"users": ["alice"]},
+        "students": {"users": []},
+    }
+
+
+def test_spawner_settings(settings):
+    c = Config()
+    configure.apply_spawner(settings, c)
+    assert c.JupyterHub.spawner_class == "hdss_spawner.spawner.SandboxSpawner"
+    s = c.SandboxSpawner
+    assert s.image == "hdss/singleuser:latest"
+    assert s.pull_policy == "never"
+    assert s.network_name == "hdss-sandbox"
+    assert set(s.profiles) == {"course", "research"}
+    assert s.default_groups == ["students"]
+    assert s.synthetic_root.endswith("var/data/synthetic")
+
+
+def test_culler_is_a_service_with_least_privilege(settings):
+    settings["culler"]["timeout_seconds"] = 900
+    c = Config()
+    configure.apply_services(settings, c)
+    (service,) = c.JupyterHub.services
+    assert service["name"] == "idle-culler"
+    assert service["command"][:3] == [sys.executable, "-m", "jupyterhub_idle_culler"]
+    assert "--timeout=900" in service["command"]
+    (role,) = c.JupyterHub.load_roles
+    assert role["services"] == ["idle-culler"]
+    assert set(role["scopes"]) == {
+        "list:users",
+        "read:users:activity",
+        "read:servers",
+        "delete:servers",
+    }
+    assert "admin:users" not in role["scopes"]
+
+
+def test_culler_can_be_switched_off(settings):
+    settings["culler"]["enabled"] = False
+    c = Config()
+    configure.apply_services(settings, c)
+    assert c.JupyterHub.services == []
+    assert c.JupyterHub.load_roles == []
+
+
+def test_extra_config_files_sorted(settings, tmp_path):
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "b.py").write_text("")
+    (extra / "a.py").write_text("")
+    (extra / "notes.txt").write_text("")
+    settings["hub"]["extra_config_dir"] = str(extra)
+    assert [p.name for p in configure.extra_config_files(settings)] == ["a.py", "b.py"]
+
+
+def test_configure_reports_missing_data_root_before_anything_starts(tmp_path):
+    settings_file = tmp_path / "s.yaml"
+    settings_file.write_text(f"data:\n  synthetic_root: {tmp_path}/missing\n")
+    with pytest.raises(configure.HubStartError, match="does not exist.*make dataset"):
+        configure.configure(Config(), str(settings_file), tmp_path)
+
+
+def test_configure_reports_a_silent_engine(tmp_path):
+    (tmp_path / "data").mkdir()
+    settings_file = tmp_path / "s.yaml"
+    settings_file.write_text(
+        f"data:\n  synthetic_root: {tmp_path}/data\n"
+        f"hub:\n  bind_url: http://127.0.0.1:0\n"
+        f"docker:\n  host: unix://{tmp_path}/no-engine.sock\n"
+    )
+    with pytest.raises(configure.HubStartError, match="does not answer.*dockerd"):
+        configure.configure(Config(), str(settings_file), tmp_path)
+
+
+def test_configure_reports_a_port_in_use(tmp_path):
+    import socket
+
+    (tmp_path / "data").mkdir()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        settings_file = tmp_path / "s.yaml"
+        settings_file.write_text(
+            f"data:\n  synthetic_root: {tmp_path}/data\nhub:\n  bind_url: http://127.0.0.1:{port}\n"
+        )
+        with pytest.raises(configure.HubStartError, match=f"port {port} .* in use"):
+            configure.configure(Config(), str(settings_file), Path(tmp_path))
+
+
+def test_config_file_is_thin():
+    lines = (Path(__file__).parents[2] / "jupyterhub_config.py").read_text().splitlines()
+    assert len(lines) < 60
