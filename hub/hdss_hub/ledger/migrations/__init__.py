@@ -1,0 +1,1 @@
+"""Alembic migrations of the permission ledger (version table ``hdss_ledger_version``)."""
