@@ -134,6 +134,29 @@ class Ledger:
             row = s.scalars(query).first()
             return Permission.from_row(row, now) if row else None
 
+    def why_not(self, username: str, project_id: str) -> str:
+        """Why ``username`` has no active permission for ``project_id``, for a person to act on."""
+        perms = self.list(project_id=project_id)
+        if not perms:
+            return (f"project {project_id} has no permission in the ledger; a data steward "
+                    "logs it once the authority has approved the project")
+        own = [p for p in perms if username in p.members]
+        if not own:
+            return (f"{username} is not a member of project {project_id}; ask a data steward "
+                    "to add you to the permission")
+        latest = max(own, key=lambda p: p.valid_until)
+        if latest.state == "revoked":
+            return (f"the permission for {project_id} (reference {latest.reference}) was revoked "
+                    f"by {latest.revoked_by}: {latest.revoke_reason}")
+        if latest.state == "expired":
+            return (f"the permission for {project_id} (reference {latest.reference}) expired on "
+                    f"{latest.valid_until:%Y-%m-%d %H:%M} UTC; ask a data steward to record "
+                    "an extension")
+        if latest.state == "pending":
+            return (f"the permission for {project_id} starts on "
+                    f"{latest.valid_from:%Y-%m-%d %H:%M} UTC")
+        return f"{username} has an active permission for {project_id}"
+
     def projects_for(self, username: str, *, include_inactive: bool = False) -> list[Permission]:
         """``username``'s permissions: only active ones unless ``include_inactive``."""
         found = self.list(member=username)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from typing import Annotated
 
@@ -73,7 +74,7 @@ Reason = Annotated[Text, Field(min_length=3, max_length=2000,
 class PermissionIn(BaseModel):
     """A permission as a data steward logs it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     project_id: ProjectId
     members: Members = Field(description="hub usernames of the project's researchers")
@@ -97,7 +98,7 @@ class PermissionIn(BaseModel):
 class AmendIn(BaseModel):
     """Changes to a permission; give only the fields that change, and a reason."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     reason: Reason
     members: Members | None = None
@@ -119,7 +120,7 @@ class AmendIn(BaseModel):
 
 
 class RevokeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     reason: Reason
 
@@ -143,7 +144,7 @@ def describe(error: ValidationError) -> str:
         if e["type"] == "string_pattern_mismatch" and e["loc"]:
             hint = PATTERN_HINTS.get(str(e["loc"][0]))
             if hint:
-                msg = f"{e['input']!r} is not valid: {hint}"
+                msg = f"{str(e['input'])[:60]!r} is not valid: {hint}"
         parts.append(f"{where}: {msg}")
     return "; ".join(parts)
 
@@ -154,7 +155,38 @@ def parse(model: type[BaseModel], data: object) -> BaseModel:
         return data
     if not isinstance(data, dict):
         raise InvalidRequest(f"expected a JSON object, got {type(data).__name__}")
+    # Validate as JSON, strictly: times only as ISO strings (never numbers), no coercion.
+    text = json.dumps(data, default=_json_default)
     try:
-        return model.model_validate(data)
+        return model.model_validate_json(text)
     except ValidationError as e:
         raise InvalidRequest(describe(e)) from None
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise InvalidRequest(f"cannot read a value of type {type(value).__name__}")
+
+
+class PermissionOut(BaseModel):
+    """A permission as the API returns it (documentation of the response)."""
+
+    id: int
+    project_id: str
+    members: list[str]
+    datasets: list[str]
+    authority: str
+    reference: str
+    legal_basis: str
+    logged_by: str
+    valid_from: datetime
+    valid_until: datetime
+    state: Annotated[str, Field(json_schema_extra={"enum": ["pending", "active", "expired",
+                                                             "revoked"]})]
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    revoked_at: datetime | None = None
+    revoked_by: str | None = None
+    revoke_reason: str | None = None

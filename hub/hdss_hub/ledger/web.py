@@ -1,0 +1,435 @@
+"""The ledger service's tornado handlers: REST API under ``api/`` and pages for people.
+
+Authentication is JupyterHub's (``HubOAuthenticated``: hub login cookie for pages, API
+token in the ``Authorization`` header for scripts); authorisation is in :mod:`.access`.
+Every denial of an identified caller is an audit entry.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from datetime import date
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
+from tornado import web
+from tornado.ioloop import IOLoop
+
+from .access import Caller, caller_from_model
+from .core import STATES, Ledger
+from .errors import LedgerError
+from .hubapi import HubAPI, HubAPIError
+from .openapi import MAX_ID, MAX_SEQ, spec
+from .schemas import PROJECT_ID_RE, USERNAME_RE
+
+log = logging.getLogger(__name__)
+TEMPLATES = Path(__file__).parent / "templates"
+MAX_BODY = 1024 * 1024
+
+
+@dataclass
+class ServiceContext:
+    """What the handlers share: the ledger, the hub client and the settings."""
+
+    ledger: Ledger
+    hub: HubAPI | None
+    prefix: str = "/services/ledger/"
+    steward_group: str = "stewards"
+    # For tests without a hub: a fixed set of usernames instead of asking the hub.
+    static_users: Collection[str] | None = None
+    extra: dict = field(default_factory=dict)
+
+    async def known_users(self) -> Collection[str]:
+        if self.static_users is not None:
+            return self.static_users
+        if self.hub is None:
+            raise web.HTTPError(503, "the hub's user list is not available")
+        try:
+            return await self.hub.usernames()
+        except HubAPIError as e:
+            raise web.HTTPError(503, f"cannot check members against the hub: {e}") from e
+
+
+class Base(HubOAuthenticated, web.RequestHandler):
+    def initialize(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    @property
+    def ledger(self) -> Ledger:
+        return self.ctx.ledger
+
+    @property
+    def caller(self) -> Caller | None:
+        return caller_from_model(self.current_user, self.ctx.steward_group)
+
+    async def blocking(self, fn: Callable, *args: Any, **kwargs: Any) -> Any:
+        """Run a database call off the event loop."""
+        return await IOLoop.current().run_in_executor(None, partial(fn, *args, **kwargs))
+
+    async def deny(self, status: int, target: str, reason: str) -> None:
+        """Audit the denial (for an identified caller) and refuse."""
+        caller = self.caller
+        if caller is not None:
+            await self.blocking(self.ledger.audit.append, caller.name, "access.denied", target,
+                                "denied", method=self.request.method, path=self.request.path,
+                                role=caller.role, reason=reason)
+        raise web.HTTPError(status, reason)
+
+    async def require_steward(self, target: str) -> Caller:
+        caller = self.caller
+        if caller is None or not caller.steward:
+            await self.deny(403, target, "only data stewards (group "
+                            f"'{self.ctx.steward_group}' or scope custom:ledger:write) may "
+                            "change the ledger")
+        return caller  # type: ignore[return-value]
+
+    async def visible(self, permission_id: int):
+        """The permission, if the caller may see it; otherwise a (audited) 404."""
+        caller = self.caller
+        target = f"permission:{permission_id}"
+        try:
+            perm = await self.blocking(self.ledger.get, permission_id)
+        except LedgerError as e:
+            raise web.HTTPError(e.status, str(e)) from None
+        if caller is None or not (caller.reads_all or caller.name in perm.members):
+            await self.deny(404, target, f"no permission with id {permission_id}")
+        return perm
+
+
+# -- REST API -----------------------------------------------------------------------------
+
+
+class ApiBase(Base):
+    def set_default_headers(self) -> None:
+        self.set_header("Content-Type", "application/json")
+        self.set_header("Cache-Control", "no-store")
+
+    def prepare(self) -> None:
+        if self.caller is None:
+            raise web.HTTPError(403, "authentication required: send 'Authorization: token "
+                                     "<your hub API token>' or log in to the hub")
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        message = self._reason
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, web.HTTPError) and exc.log_message:
+            message = exc.log_message % exc.args if exc.args else exc.log_message
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"status": status_code, "message": message}))
+
+    def send(self, data: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.finish(json.dumps(data))
+
+    def body(self) -> Any:
+        try:
+            return json.loads(self.request.body or b"null")
+        except (ValueError, UnicodeDecodeError):
+            raise web.HTTPError(400, "the request body is not valid JSON") from None
+
+    def int_arg(self, name: str, low: int, high: int) -> int | None:
+        raw = self.get_query_argument(name, None)
+        if raw is None:
+            return None
+        if not raw.isascii() or not raw.isdigit() or not low <= int(raw) <= high:
+            raise web.HTTPError(400, f"query parameter {name} must be an integer "
+                                     f"from {low} to {high}")
+        return int(raw)
+
+    async def call(self, fn: Callable, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await self.blocking(fn, *args, **kwargs)
+        except LedgerError as e:
+            raise web.HTTPError(e.status, str(e)) from None
+
+
+def _permission_id(raw: str) -> int:
+    value = int(raw)
+    if not 1 <= value <= MAX_ID:
+        raise web.HTTPError(404, f"no permission with id {raw}")
+    return value
+
+
+class OpenAPIHandler(web.RequestHandler):
+    """The API description; public (it says what the API accepts, nothing about data)."""
+
+    def initialize(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    def get(self) -> None:
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(spec(self.ctx.prefix + "api")))
+
+
+class MeHandler(ApiBase):
+    def get(self) -> None:
+        caller = self.caller
+        self.send({"name": caller.name, "role": caller.role})
+
+
+class PermissionsHandler(ApiBase):
+    async def get(self) -> None:
+        caller = self.caller
+        state = self.get_query_argument("state", None)
+        project_id = self.get_query_argument("project_id", None)
+        member = self.get_query_argument("member", None)
+        if state is not None and state not in STATES:
+            raise web.HTTPError(400, f"state must be one of {', '.join(STATES)}")
+        if project_id is not None and not re.match(PROJECT_ID_RE, project_id):
+            raise web.HTTPError(400, "project_id is not a valid project id")
+        if member is not None and not re.match(USERNAME_RE, member):
+            raise web.HTTPError(400, "member is not a valid username")
+        if not caller.reads_all:
+            if member not in (None, caller.name):
+                await self.deny(403, f"member:{member}",
+                                "researchers may list only their own projects")
+            member = caller.name
+        perms = await self.call(self.ledger.list, member=member, project_id=project_id,
+                                state=state)
+        self.send([p.to_json() for p in perms])
+
+    async def post(self) -> None:
+        caller = await self.require_steward("permissions")
+        data = self.body()
+        known = await self.ctx.known_users()
+        perm = await self.call(self.ledger.log, data, steward=caller.name, known_users=known)
+        self.set_header("Location", f"{self.ctx.prefix}api/permissions/{perm.id}")
+        self.send(perm.to_json(), 201)
+
+
+class PermissionHandler(ApiBase):
+    async def get(self, raw_id: str) -> None:
+        perm = await self.visible(_permission_id(raw_id))
+        self.send(perm.to_json())
+
+    async def patch(self, raw_id: str) -> None:
+        pid = _permission_id(raw_id)
+        caller = await self.require_steward(f"permission:{pid}")
+        data = self.body()
+        known = await self.ctx.known_users()
+        perm = await self.call(self.ledger.amend, pid, data, steward=caller.name,
+                               known_users=known)
+        self.send(perm.to_json())
+
+
+class RevokeHandler(ApiBase):
+    async def post(self, raw_id: str) -> None:
+        pid = _permission_id(raw_id)
+        caller = await self.require_steward(f"permission:{pid}")
+        perm = await self.call(self.ledger.revoke, pid, self.body(), steward=caller.name)
+        self.send(perm.to_json())
+
+
+class AuditHandler(ApiBase):
+    async def get(self) -> None:
+        if not self.caller.reads_all:
+            await self.deny(403, "audit", "only data stewards and auditors may read the audit log")
+        since = self.int_arg("since", 1, MAX_SEQ)
+        limit = self.int_arg("limit", 1, 1000) or 100
+
+        def read():
+            return [e.to_json() for e in self.ledger.audit.entries(since=since, limit=limit)]
+
+        self.send(await self.blocking(read))
+
+
+class VerifyHandler(ApiBase):
+    async def get(self) -> None:
+        if not self.caller.reads_all:
+            await self.deny(403, "audit", "only data stewards and auditors may verify the log")
+        result = await self.blocking(self.ledger.audit.verify)
+        self.send({"ok": result.ok, "checked": result.checked, "broken_seq": result.broken_seq,
+                   "message": result.message()})
+
+
+class ApiNotFound(ApiBase):
+    def prepare(self) -> None:
+        raise web.HTTPError(404, f"no such API endpoint: {self.request.method} "
+                                 f"{self.request.path}; see {self.ctx.prefix}api/openapi.json")
+
+
+# -- pages --------------------------------------------------------------------------------
+
+
+def _split(text: str) -> list[str]:
+    return [w for w in text.replace(",", " ").split() if w]
+
+
+def _day(text: str) -> str | None:
+    """A date field (YYYY-MM-DD, UTC midnight) as an ISO time; None when empty."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text).isoformat() + "T00:00:00Z"
+    except ValueError:
+        return text  # left for validation to refuse with a message
+
+
+class PageBase(Base):
+    def render_page(self, template: str, status: int = 200, **kwargs: Any) -> None:
+        self.set_status(status)
+        self.render(template, caller=self.caller, prefix=self.ctx.prefix, **kwargs)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        message = self._reason
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, web.HTTPError) and exc.log_message:
+            message = exc.log_message % exc.args if exc.args else exc.log_message
+        self.render("error.html", caller=None, prefix=self.ctx.prefix, status=status_code,
+                    message=message)
+
+    def get_template_path(self) -> str:
+        return str(TEMPLATES)
+
+
+class IndexPage(PageBase):
+    @web.authenticated
+    async def get(self) -> None:
+        caller = self.caller
+        if caller is None:
+            raise web.HTTPError(403, "you are not allowed to use the ledger")
+        member = None if caller.reads_all else caller.name
+        perms = await self.blocking(self.ledger.list, member=member)
+        self.render_page("index.html", permissions=perms)
+
+
+class NewPermissionPage(PageBase):
+    @web.authenticated
+    async def get(self) -> None:
+        await self.require_steward("page:new")
+        self.render_page("new.html", form={}, error=None,
+                         datasets=sorted(self.ledger.restricted_datasets()))
+
+    @web.authenticated
+    async def post(self) -> None:
+        caller = await self.require_steward("page:new")
+        form = {k: self.get_body_argument(k, "") for k in (
+            "project_id", "members", "datasets", "authority", "reference", "legal_basis",
+            "valid_from", "valid_until")}
+        form["datasets"] = " ".join(self.get_body_arguments("datasets"))
+        data = {**form, "members": _split(form["members"]),
+                "datasets": _split(form["datasets"]),
+                "valid_from": _day(form["valid_from"]),
+                "valid_until": _day(form["valid_until"])}
+        data = {k: v for k, v in data.items() if v not in (None, "")}
+        try:
+            known = await self.ctx.known_users()
+            perm = await self.blocking(self.ledger.log, data, steward=caller.name,
+                                       known_users=known)
+        except LedgerError as e:
+            self.render_page("new.html", status=e.status, form=form, error=str(e),
+                             datasets=sorted(self.ledger.restricted_datasets()))
+            return
+        self.redirect(f"{self.ctx.prefix}permissions/{perm.id}")
+
+
+class PermissionPage(PageBase):
+    @web.authenticated
+    async def get(self, raw_id: str) -> None:
+        perm = await self.visible(_permission_id(raw_id))
+        self.render_page("permission.html", p=perm, error=None)
+
+
+class AmendPage(PageBase):
+    @web.authenticated
+    async def post(self, raw_id: str) -> None:
+        pid = _permission_id(raw_id)
+        caller = await self.require_steward(f"permission:{pid}")
+        current = await self.visible(pid)
+        data: dict[str, Any] = {"reason": self.get_body_argument("reason", "")}
+        members = _split(self.get_body_argument("members", ""))
+        if members and tuple(sorted(members)) != current.members:
+            data["members"] = members
+        datasets = _split(self.get_body_argument("datasets", ""))
+        if datasets and tuple(sorted(datasets)) != current.datasets:
+            data["datasets"] = datasets
+        until = _day(self.get_body_argument("valid_until", ""))
+        if until and until[:10] != current.valid_until.date().isoformat():
+            data["valid_until"] = until
+        basis = self.get_body_argument("legal_basis", "").strip()
+        if basis and basis != current.legal_basis:
+            data["legal_basis"] = basis
+        try:
+            known = await self.ctx.known_users()
+            perm = await self.blocking(self.ledger.amend, pid, data, steward=caller.name,
+                                       known_users=known)
+        except LedgerError as e:
+            self.render_page("permission.html", status=e.status, p=current, error=str(e))
+            return
+        self.render_page("permission.html", p=perm, error=None)
+
+
+class RevokePage(PageBase):
+    @web.authenticated
+    async def post(self, raw_id: str) -> None:
+        pid = _permission_id(raw_id)
+        caller = await self.require_steward(f"permission:{pid}")
+        current = await self.visible(pid)
+        try:
+            perm = await self.blocking(self.ledger.revoke, pid,
+                                       {"reason": self.get_body_argument("reason", "")},
+                                       steward=caller.name)
+        except LedgerError as e:
+            self.render_page("permission.html", status=e.status, p=current, error=str(e))
+            return
+        self.render_page("permission.html", p=perm, error=None)
+
+
+class AuditPage(PageBase):
+    @web.authenticated
+    async def get(self) -> None:
+        caller = self.caller
+        if caller is None or not caller.reads_all:
+            await self.deny(403, "page:audit", "only data stewards and auditors may read the "
+                                               "audit log")
+
+        def read():
+            head = self.ledger.audit.head()
+            first = max(1, head.seq - 199) if head else 1
+            return list(self.ledger.audit.entries(since=first)), self.ledger.audit.verify()
+
+        entries, result = await self.blocking(read)
+        self.render_page("audit.html", entries=list(reversed(entries)), result=result)
+
+
+HANDLERS: list[tuple[str, type]] = [
+    (r"api/openapi\.json", OpenAPIHandler),
+    (r"api/me", MeHandler),
+    (r"api/permissions", PermissionsHandler),
+    (r"api/permissions/([0-9]{1,10})", PermissionHandler),
+    (r"api/permissions/([0-9]{1,10})/revoke", RevokeHandler),
+    (r"api/audit", AuditHandler),
+    (r"api/audit/verify", VerifyHandler),
+    (r"api/.*", ApiNotFound),
+    (r"", IndexPage),
+    (r"permissions/new", NewPermissionPage),
+    (r"permissions/([0-9]{1,10})", PermissionPage),
+    (r"permissions/([0-9]{1,10})/amend", AmendPage),
+    (r"permissions/([0-9]{1,10})/revoke", RevokePage),
+    (r"audit", AuditPage),
+]
+
+
+def make_app(ctx: ServiceContext, *, auth_mixin: type | None = None,
+             **settings: Any) -> web.Application:
+    """The tornado application. ``auth_mixin`` (tests only) is put in front of every handler
+    that authenticates, replacing how the caller is identified."""
+    prefix = ctx.prefix
+    routes = []
+    for pattern, handler in HANDLERS:
+        if auth_mixin is not None and issubclass(handler, Base):
+            handler = type(handler.__name__, (auth_mixin, handler), {})
+        routes.append((prefix + pattern + "/?" if pattern else prefix + "?", handler,
+                       {"ctx": ctx}))
+    if auth_mixin is None:
+        routes.append((prefix + "oauth_callback", HubOAuthCallbackHandler))
+    settings.setdefault("cookie_secret", os.urandom(32))
+    return web.Application(routes, template_path=str(TEMPLATES), **settings)
