@@ -1,0 +1,265 @@
+"""Fixtures of the Ansible tests: a throwaway systemd host in a container, reached by SSH.
+
+The test host is ansible/tests/Dockerfile (systemd as PID 1, sshd, python3) on a
+debootstrap base, both tagged by a hash of their inputs (ansible/tests/build-host-image.sh),
+so a warm machine builds nothing. It runs unprivileged (--tmpfs /run --tmpfs /run/lock,
+/sys/fs/cgroup read-only) and the host's ansible-playbook reaches it over SSH with a key
+made for the run: the way an operator's control node reaches a server, with the same
+ansible-core that ansible-lint checks (ansible-core has no docker connection plugin
+without collections, and installing Ansible inside the host would test another setup).
+
+Test-only choices, each a variable of the roles, not a change to them:
+- the container shares the machine's network namespace (--network host) and gets the
+  machine's Docker socket: the hub binds its API on the gateway of a Docker network of
+  that engine, which exists only in the engine's own namespace. So every port is picked
+  free at run time and everything listens on 127.0.0.1 or that test network;
+- hdss_docker_manage_engine: false (an unprivileged container cannot run dockerd);
+- hdss_images_build: false and hdss_hub_docker_image = the test host image (the hub only
+  checks that its image exists; the images have their own tests);
+- apt, pip and npm download caches mounted from ~/.cache/hdsstest-ansible (or
+  $HDSS_TEST_CACHE), which keeps a warm run off the network for the big downloads.
+Objects are named hdsstest-ansible-<random> and removed at the end; a failing test prints
+the hub's journal and the front's error log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DOCKER, PROJECT_DIR, VENV_BIN, require
+
+ANSIBLE_DIR = PROJECT_DIR / "ansible"
+BUILD_HOST_IMAGE = ANSIBLE_DIR / "tests" / "build-host-image.sh"
+CACHE = Path(os.environ.get("HDSS_TEST_CACHE", Path.home() / ".cache" / "hdsstest-ansible"))
+RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+
+
+def free_port(pair: bool = False) -> int:
+    """A TCP port free on 127.0.0.1 (and the next one too, when ``pair``)."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port > 65000:
+            continue
+        if not pair:
+            return port
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port + 1))
+                return port
+            except OSError:
+                continue
+    raise RuntimeError("no free port pair found")
+
+
+def docker(*args: str, check: bool = True, timeout: int = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([DOCKER, *args], capture_output=True, text=True, check=check,
+                          timeout=timeout)
+
+
+@dataclass
+class PlaybookRun:
+    returncode: int
+    output: str
+
+    def recap(self, host: str) -> dict[str, int]:
+        for name, ok, changed, unreachable, failed in RECAP.findall(self.output):
+            if name == host:
+                return {"ok": int(ok), "changed": int(changed),
+                        "unreachable": int(unreachable), "failed": int(failed)}
+        raise AssertionError(f"no PLAY RECAP line for {host}:\n{self.output[-3000:]}")
+
+    def changed_tasks(self) -> list[str]:
+        """Names of the tasks that reported `changed`, for a readable failure message."""
+        out, task = [], None
+        for line in self.output.splitlines():
+            if line.startswith("TASK ["):
+                task = line
+            elif line.startswith("changed:") and task:
+                out.append(f"{task} -> {line}")
+        return out
+
+
+@dataclass
+class TestHost:
+    name: str
+    image: str
+    inventory: Path
+    vars_file: Path
+    ports: dict[str, int]
+    network: str
+
+    host = "hdsstest"
+
+    def playbook(self, *args: str, timeout: int = 900) -> PlaybookRun:
+        env = {**os.environ, "ANSIBLE_CONFIG": str(ANSIBLE_DIR / "ansible.cfg"),
+               "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1",
+               "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}"}
+        cmd = [str(VENV_BIN / "ansible-playbook"), "-i", str(self.inventory),
+               "-e", f"@{self.vars_file}", str(ANSIBLE_DIR / "site.yml"), *args]
+        start = time.monotonic()
+        proc = subprocess.run(cmd, cwd=ANSIBLE_DIR, env=env, capture_output=True, text=True,
+                              timeout=timeout)
+        out = proc.stdout + proc.stderr
+        print(f"ansible-playbook {' '.join(args)}: rc={proc.returncode} in "
+              f"{time.monotonic() - start:.0f} s")
+        return PlaybookRun(proc.returncode, out)
+
+    def exec(self, *cmd: str, check: bool = False) -> subprocess.CompletedProcess:
+        return docker("exec", self.name, *cmd, check=check)
+
+    def get(self, url: str, timeout: float = 10) -> tuple[int, str]:
+        import ssl
+
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        with urllib.request.urlopen(url, timeout=timeout, context=ctx) as r:
+            return r.status, r.read().decode()
+
+    def diagnostics(self) -> str:
+        parts = []
+        for title, cmd in [
+            ("systemctl --failed", ["systemctl", "--failed", "--no-pager"]),
+            ("journal of hdss-hub", ["journalctl", "-u", "hdss-hub", "--no-pager", "-n", "150"]),
+            ("front error log", ["sh", "-c", "tail -n 40 /var/log/hdss/front-error.log"]),
+        ]:
+            r = self.exec(*cmd)
+            parts.append(f"----- {title} -----\n{r.stdout}{r.stderr}")
+        return "\n".join(parts)
+
+
+def _wait_for_ssh(port: int, deadline: float) -> None:
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+                if s.recv(4).startswith(b"SSH"):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"sshd in the test host did not answer on port {port}")
+
+
+def _dataset_cli_present() -> bool:
+    return (PROJECT_DIR / "datasets" / "hdss_registers" / "cli.py").is_file()
+
+
+@pytest.fixture(scope="session")
+def engine() -> None:
+    ok = subprocess.run([DOCKER, "info"], capture_output=True).returncode == 0 if Path(
+        DOCKER).exists() else False
+    require(ok, "no Docker engine answers; start dockerd")
+
+
+@pytest.fixture(scope="session")
+def host_image(engine) -> str:
+    proc = subprocess.run([str(BUILD_HOST_IMAGE)], capture_output=True, text=True,
+                          timeout=900, env={**os.environ, "DOCKER": DOCKER})
+    if proc.returncode != 0:
+        pytest.fail(f"building the test host image failed:\n{proc.stderr[-4000:]}")
+    return proc.stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="session")
+def test_host(host_image: str, tmp_path_factory) -> Iterator[TestHost]:
+    """A running systemd container, reachable by SSH, and the inventory that reaches it."""
+    tmp = tmp_path_factory.mktemp("ansible")
+    name = f"hdsstest-ansible-{secrets.token_hex(3)}"
+    network = f"{name}-net"
+    key = tmp / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(key)],
+                   check=True)
+    ports = {"ssh": free_port(), "proxy": free_port(pair=True), "hub": free_port(),
+             "https": free_port(), "http": free_port()}
+    sshd_conf = tmp / "sshd-port.conf"
+    sshd_conf.write_text(f"Port {ports['ssh']}\nListenAddress 127.0.0.1\n")
+    caches = {d: CACHE / d for d in ("apt", "pip", "npm")}
+    for d in caches.values():
+        (d / "partial").mkdir(parents=True, exist_ok=True) if d.name == "apt" else d.mkdir(
+            parents=True, exist_ok=True)
+    sock = Path("/var/run/docker.sock")
+    docker(
+        "run", "-d", "--name", name, "--network", "host",
+        "--tmpfs", "/run", "--tmpfs", "/run/lock", "--tmpfs", "/tmp",
+        "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro",
+        "-v", f"{key}.pub:/root/.ssh/authorized_keys:ro",
+        "-v", f"{sshd_conf}:/etc/ssh/sshd_config.d/port.conf:ro",
+        "-v", f"{sock}:/run/docker.sock",
+        "-v", f"{caches['apt']}:/var/cache/apt/archives",
+        "-v", f"{caches['pip']}:/root/.cache/pip",
+        "-v", f"{caches['npm']}:/root/.npm",
+        host_image,
+    )
+    inventory = tmp / "hosts.yml"
+    inventory.write_text(json.dumps({"all": {"children": {
+        "hdss_hub": {"hosts": {TestHost.host: {
+            "ansible_host": "127.0.0.1",
+            "ansible_port": ports["ssh"],
+            "ansible_user": "root",
+            "ansible_ssh_private_key_file": str(key),
+            "ansible_ssh_common_args": "-o StrictHostKeyChecking=no "
+                                       "-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR",
+        }}},
+        "hdss_compute": {"hosts": {}},
+    }}}))
+    vars_file = tmp / "test-vars.yml"
+    vars_file.write_text(json.dumps({
+        "hdss_app_build_dir": str(tmp / "build"),
+        "hdss_docker_manage_engine": False,
+        "hdss_docker_group_gid": sock.stat().st_gid,
+        "hdss_images_build": False,
+        "hdss_hub_docker_image": host_image,
+        "hdss_hub_docker_prefix": name,
+        "hdss_hub_docker_network": network,
+        "hdss_hub_bind_url": f"http://127.0.0.1:{ports['proxy']}",
+        "hdss_hub_port": ports["hub"],
+        "hdss_hub_admin_users": ["admin"],
+        "hdss_hub_groups": {"students": ["ana"], "researchers": ["bo"], "stewards": []},
+        "hdss_front_server_name": "localhost",
+        "hdss_front_https_port": ports["https"],
+        "hdss_front_http_port": ports["http"],
+        "hdss_front_ipv6": False,
+        "hdss_datasets_generate": os.environ.get("HDSS_TEST_DATASETS", "")
+        not in ("0", "false") and _dataset_cli_present(),
+        "hdss_logs_journal_max_use": "64M",
+    }))
+    host = TestHost(name, host_image, inventory, vars_file, ports, network)
+    try:
+        _wait_for_ssh(ports["ssh"], time.monotonic() + 60)
+        yield host
+    finally:
+        docker("rm", "-f", "-v", name, check=False)
+        ids = docker("ps", "-aq", "--filter", f"name=^{name}", check=False).stdout.split()
+        if ids:
+            docker("rm", "-f", "-v", *ids, check=False)
+        docker("network", "rm", network, check=False)
+
+
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, f"rep_{rep.when}", rep)
+
+
+@pytest.fixture
+def diagnose_on_failure(request, test_host: TestHost) -> Iterator[None]:
+    yield
+    rep = getattr(request.node, "rep_call", None)
+    if rep is not None and rep.failed:
+        sys.stderr.write(test_host.diagnostics() + "\n")
