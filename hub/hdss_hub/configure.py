@@ -47,13 +47,25 @@ def default_proxy_command(project_dir: Path) -> list[str]:
     return [shutil.which("configurable-http-proxy") or "configurable-http-proxy"]
 
 
+def ledger_enabled(settings: dict[str, Any]) -> bool:
+    return bool(settings["ledger"].get("enabled"))
+
+
+def secure_network(settings: dict[str, Any]) -> str:
+    return f"{settings['docker']['network']}-secure"
+
+
 def apply_hub(settings: dict[str, Any], c: Config, hub_ip: str, project_dir: Path) -> None:
-    """Where the hub listens, its database, secrets and proxy."""
+    """Where the hub listens, its database, secrets and proxy.
+
+    The hub listens on the sandbox network's gateway; with the ledger on, secure servers
+    reach it from their internal network's gateway too, so it listens on all addresses.
+    """
     hub = settings["hub"]
-    hub_url = f"http://{hub_ip}:{hub['hub_port']}"
+    bind_ip = "0.0.0.0" if ledger_enabled(settings) else hub_ip
     c.JupyterHub.bind_url = hub["bind_url"]
-    c.JupyterHub.hub_bind_url = hub_url
-    c.JupyterHub.hub_connect_url = hub_url
+    c.JupyterHub.hub_bind_url = f"http://{bind_ip}:{hub['hub_port']}"
+    c.JupyterHub.hub_connect_url = f"http://{hub_ip}:{hub['hub_port']}"
     c.JupyterHub.db_url = (
         hub.get("db_url") or f"sqlite:///{state_path(settings, 'jupyterhub.sqlite')}"
     )
@@ -94,8 +106,8 @@ def apply_groups(settings: dict[str, Any], c: Config) -> None:
     }
 
 
-def apply_spawner(settings: dict[str, Any], c: Config) -> None:
-    """SandboxSpawner with the settings' engine, image, profiles and data roots."""
+def apply_spawner(settings: dict[str, Any], c: Config, secure_gateway: str = "") -> None:
+    """SandboxSpawner with the settings' engine, image, profiles, data roots and ledger."""
     d = settings["docker"]
     c.JupyterHub.spawner_class = "hdss_spawner.spawner.SandboxSpawner"
     s = c.SandboxSpawner
@@ -112,6 +124,13 @@ def apply_spawner(settings: dict[str, Any], c: Config) -> None:
     s.synthetic_root = settings["data"]["synthetic_root"]
     s.restricted_root = settings["data"].get("restricted_root", "")
     s.default_url = "/lab"
+    if ledger_enabled(settings):
+        from .ledger.hubconfig import db_url
+
+        s.ledger_url = db_url(settings)
+        s.steward_group = settings["ledger"]["steward_group"]
+        s.secure_network = secure_network(settings)
+        s.secure_hub_connect_url = f"http://{secure_gateway}:{settings['hub']['hub_port']}"
 
 
 def culler_service(settings: dict[str, Any]) -> list[dict[str, Any]]:
@@ -158,16 +177,19 @@ def apply_services(settings: dict[str, Any], c: Config) -> None:
     c.JupyterHub.load_roles = roles
 
 
-def apply_all(settings: dict[str, Any], c: Config, hub_ip: str, project_dir: Path) -> None:
-    apply_hub(settings, c, hub_ip, project_dir)
+def apply_all(
+    settings: dict[str, Any], c: Config, runtime: dict[str, str], project_dir: Path
+) -> None:
+    """Every apply function; ``runtime`` holds what preflight found (network gateways)."""
+    apply_hub(settings, c, runtime["hub_ip"], project_dir)
     apply_firstrun_auth(settings, c)
     apply_groups(settings, c)
-    apply_spawner(settings, c)
+    apply_spawner(settings, c, runtime.get("secure_gateway", ""))
     apply_services(settings, c)
 
 
-def run_preflight(settings: dict[str, Any]) -> str:
-    """Check the engine, image, data and ports; prepare the network. Returns the hub IP."""
+def run_preflight(settings: dict[str, Any]) -> dict[str, str]:
+    """Check the engine, image, data and ports; prepare the networks; return their gateways."""
     hub = settings["hub"]
     preflight.check_data_root(settings["data"]["synthetic_root"])
     proxy_pid = state_path(settings, "proxy.pid")
@@ -176,11 +198,16 @@ def run_preflight(settings: dict[str, Any]) -> str:
     client = preflight.docker_client(settings["docker"]["host"])
     try:
         preflight.check_image(client, settings["docker"]["image"])
-        gateway = preflight.ensure_network(client, settings["docker"]["network"])
+        runtime = {"hub_ip": preflight.ensure_network(client, settings["docker"]["network"])}
+        if ledger_enabled(settings):
+            runtime["secure_gateway"] = preflight.ensure_network(
+                client, secure_network(settings), internal=True
+            )
     finally:
         client.close()
-    preflight.check_port_free(f"http://{gateway}:{hub['hub_port']}", "the hub API", "hub.hub_port")
-    return gateway
+    bind_ip = "0.0.0.0" if ledger_enabled(settings) else runtime["hub_ip"]
+    preflight.check_port_free(f"http://{bind_ip}:{hub['hub_port']}", "the hub API", "hub.hub_port")
+    return runtime
 
 
 def configure(c: Config, settings_path: str | None, project_dir: Path) -> dict[str, Any]:
@@ -188,8 +215,8 @@ def configure(c: Config, settings_path: str | None, project_dir: Path) -> dict[s
     try:
         settings = load_settings(settings_path, project_dir)
         state_path(settings).mkdir(parents=True, exist_ok=True)
-        hub_ip = run_preflight(settings)
-        apply_all(settings, c, hub_ip, project_dir)
+        runtime = run_preflight(settings)
+        apply_all(settings, c, runtime, project_dir)
     except (SettingsError, preflight.PreflightError, SecretFileError) as e:
         raise HubStartError(str(e)) from e
     return settings

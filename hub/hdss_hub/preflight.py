@@ -38,6 +38,11 @@ def ensure_network(client: docker.DockerClient, name: str, internal: bool = Fals
     except docker.errors.NotFound:
         network = client.networks.create(name, driver="bridge", internal=internal)
         network.reload()
+    if internal and not network.attrs.get("Internal"):
+        raise PreflightError(
+            f"the Docker network {name} must be --internal (no egress) but is not; remove it "
+            f"(/usr/bin/docker network rm {name}) so the hub creates it correctly"
+        )
     configs = network.attrs.get("IPAM", {}).get("Config") or []
     for config in configs:
         if config.get("Gateway"):

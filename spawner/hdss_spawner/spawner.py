@@ -15,9 +15,9 @@ from hdss_registers.catalog import CatalogEntry, CatalogError, Sensitivity, load
 from tornado.web import HTTPError
 from traitlets import Dict, Int, List, Unicode, default
 
-from . import policy
+from . import policy, secure
 from .form import render_form
-from .profiles import Profile, choose, effective_groups, offered, parse_profiles
+from .profiles import SECURE, Profile, choose, effective_groups, offered, parse_profiles
 
 
 class SandboxSpawner(DockerSpawner):
@@ -46,9 +46,25 @@ class SandboxSpawner(DockerSpawner):
         help="Name template of the per-user home volume (a named Docker volume).",
     )
     home_path = Unicode("/home/jovyan", config=True, help="Where the home volume is mounted.")
+    ledger_url = Unicode(
+        "", config=True, help="Database of the permission ledger; empty: secure servers refused."
+    )
+    steward_group = Unicode("stewards", config=True, help="Group named in secure-profile denials.")
+    secure_network = Unicode(
+        "", config=True, help="The --internal Docker network secure servers run on (no egress)."
+    )
+    secure_hub_connect_url = Unicode(
+        "", config=True, help="The hub's URL as seen from the secure network."
+    )
 
     profile: Profile | None = None
+    permission = None  # the ledger's Permission while a secure server runs
     datasets: list[CatalogEntry] = []
+
+    @property
+    def project_id(self) -> str | None:
+        """The project of a secure server (named ``secure-<project>``), else None."""
+        return secure.project_of(self.name or "")
 
     @default("volumes")
     def _default_volumes(self):
@@ -107,6 +123,8 @@ class SandboxSpawner(DockerSpawner):
         """Pick the requested profile if the user may have it; 403 otherwise."""
         self._events = []
         self._emit(5, "Checking which profiles you may use")
+        if self.project_id is not None:
+            return self.apply_secure_profile(self.project_id)
         requested = user_options.get("profile") if isinstance(user_options, dict) else None
         if requested is not None and not isinstance(requested, str):
             raise HTTPError(400, "The profile must be given as a name, e.g. 'course'.")
@@ -116,21 +134,78 @@ class SandboxSpawner(DockerSpawner):
         self.mem_limit = profile.mem_limit
         self._emit(15, f"Profile {profile.title}: {profile.limits}")
 
+    def ledger(self):
+        return secure.ledger_for(self.ledger_url, self.restricted_root)
+
+    def audit(self, action: str, outcome: str, **details) -> None:
+        target = f"server:{self.user.name}/{self.name}"
+        self.ledger().audit.append(self.user.name, action, target, outcome, **details)
+
+    def apply_secure_profile(self, project_id: str) -> None:
+        """Open the secure profile only for a member of a project with an active permission."""
+        groups = self.user_groups()
+        profiles = offered(self.parsed_profiles, groups, kind=SECURE)
+        if not self.ledger_url:
+            raise HTTPError(
+                403,
+                secure.denial_message(
+                    project_id, "this hub has no permission ledger enabled", self.steward_group
+                ),
+            )
+        permission = self.ledger().active_permission(self.user.name, project_id)
+        if not profiles:
+            reason = (
+                f"the secure profile is not offered to your groups ({', '.join(groups) or 'none'})"
+            )
+        elif permission is None:
+            reason = self.ledger().why_not(self.user.name, project_id)
+        else:
+            reason = ""
+        if reason:
+            self.audit("secure.start", "denied", project_id=project_id, reason=reason)
+            raise HTTPError(403, secure.denial_message(project_id, reason, self.steward_group))
+        self.profile, self.permission = profiles[0], permission
+        self.cpu_limit = self.profile.cpu_limit
+        self.mem_limit = self.profile.mem_limit
+        self._emit(15, f"Permission {permission.reference} for {project_id} is active")
+
     def get_env(self):
         env = super().get_env()
-        env["HDSS_DATA_ROOT"] = Sensitivity.SYNTHETIC.mount_root
+        sensitivity = Sensitivity.RESTRICTED if self.project_id else Sensitivity.SYNTHETIC
+        env["HDSS_DATA_ROOT"] = sensitivity.mount_root
         if self.profile is not None:
             env["HDSS_PROFILE"] = self.profile.name
+        if self.project_id:
+            env["HDSS_PROJECT"] = self.project_id
         return env
+
+    def lay_out_secure(self) -> list[CatalogEntry]:
+        """Restricted data, the project workspace, the internal network, no downloads."""
+        entries = secure.restricted_entries(self.restricted_root, self.permission.datasets)
+        self.read_only_volumes = policy.dataset_binds(entries, Sensitivity.RESTRICTED)
+        self.volumes = {f"{self.prefix}-project-{self.project_id}": self.home_path}
+        if not self.secure_network:
+            raise HTTPError(503, "No internal network is configured for secure servers.")
+        self.network_name = self.secure_network
+        self.hub_connect_url = self.secure_hub_connect_url
+        self.args = [a for a in self.args if a not in secure.NO_DOWNLOAD_ARGS] + list(
+            secure.NO_DOWNLOAD_ARGS
+        )
+        return entries
 
     async def create_object(self):
         """Mount the catalogued data read-only and harden the container, then create it."""
         if self.profile is None:  # started without apply_user_options (e.g. by an old state)
             self.apply_profile(self.user_options or {})
-        self.datasets = self.catalog()
-        self.read_only_volumes = policy.dataset_binds(self.datasets, Sensitivity.SYNTHETIC)
+        if self.project_id is not None:
+            self.datasets = self.lay_out_secure()
+            kind = "restricted data read-only, no network egress"
+        else:
+            self.datasets = self.catalog()
+            self.read_only_volumes = policy.dataset_binds(self.datasets, Sensitivity.SYNTHETIC)
+            kind = "synthetic data read-only"
         names = ", ".join(d.mount_path for d in self.datasets) or "none published yet"
-        self._emit(30, f"Mounting the synthetic data read-only: {names}")
+        self._emit(30, f"Mounting the {kind}: {names}")
         policy.check_volumes(self.volumes)
         extra = self._eval_if_callable(self.extra_host_config)
         if asyncio.iscoroutine(extra):
@@ -147,7 +222,21 @@ class SandboxSpawner(DockerSpawner):
     async def start_object(self):
         self._emit(60, "Starting your container")
         await super().start_object()
+        if self.project_id is not None:
+            self.audit(
+                "secure.start",
+                "started",
+                project_id=self.project_id,
+                reference=self.permission.reference,
+                datasets=[f"{d.name}@{d.version}" for d in self.datasets],
+                image=self.image,
+            )
         self._emit(75, "Waiting for JupyterLab to answer")
+
+    async def stop(self, now=False):
+        await super().stop(now=now)
+        if self.project_id is not None and self.ledger_url:
+            self.audit("secure.stop", "stopped", project_id=self.project_id)
 
     # -- progress ------------------------------------------------------------------------
 

@@ -152,3 +152,25 @@ def test_configure_reports_a_port_in_use(tmp_path):
 def test_config_file_is_thin():
     lines = (Path(__file__).parents[2] / "jupyterhub_config.py").read_text().splitlines()
     assert len(lines) < 60
+
+
+def test_ledger_on_opens_the_secure_profile_wiring(settings, tmp_path):
+    settings["ledger"]["enabled"] = True
+    c = Config()
+    configure.apply_hub(settings, c, "172.30.0.1", tmp_path)
+    configure.apply_spawner(settings, c, secure_gateway="172.31.0.1")
+    configure.apply_services(settings, c)
+    assert c.JupyterHub.hub_bind_url == "http://0.0.0.0:8081"
+    assert c.JupyterHub.hub_connect_url == "http://172.30.0.1:8081"
+    s = c.SandboxSpawner
+    assert s.ledger_url == f"sqlite:///{tmp_path}/var/ledger.sqlite"
+    assert s.secure_network == "hdss-sandbox-secure"
+    assert s.secure_hub_connect_url == "http://172.31.0.1:8081"
+    assert {svc["name"] for svc in c.JupyterHub.services} == {"idle-culler", "ledger"}
+    assert "custom:ledger:write" in c.JupyterHub.custom_scopes
+
+
+def test_ledger_off_leaves_secure_servers_closed(settings):
+    c = Config()
+    configure.apply_spawner(settings, c)
+    assert "ledger_url" not in c.SandboxSpawner

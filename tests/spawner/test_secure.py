@@ -1,0 +1,40 @@
+import pytest
+from hdss_spawner import secure
+from tornado.web import HTTPError
+
+
+def test_secure_server_names_carry_the_project():
+    assert secure.project_of("secure-p2026-001") == "p2026-001"
+    assert secure.project_of("secure-") is None
+    assert secure.project_of("") is None
+    assert secure.project_of("analysis") is None
+
+
+def test_restricted_entries_need_a_root():
+    with pytest.raises(HTTPError) as e:
+        secure.restricted_entries("", ("dk-restricted",))
+    assert e.value.status_code == 503
+
+
+def test_restricted_entries_refuse_unpublished_datasets(tmp_path):
+    with pytest.raises(HTTPError, match="not published: nope"):
+        secure.restricted_entries(str(tmp_path), ("nope",))
+
+
+def test_restricted_entries_pick_exactly_the_permitted(tmp_path):
+    for name in ("a", "b"):
+        version = tmp_path / name / "v1"
+        version.mkdir(parents=True)
+        (version / "datapackage.json").write_text("{}")
+    entries = secure.restricted_entries(str(tmp_path), ("b",))
+    assert [(e.name, e.mount_path) for e in entries] == [("b", "/data/restricted/b")]
+
+
+def test_denial_names_the_project_reason_and_stewards():
+    text = secure.denial_message("p1", "no permission", "stewards")
+    assert "p1" in text and "no permission" in text and "stewards" in text
+
+
+def test_no_download_args_disable_files_and_export():
+    assert any("files_handler_class=None" in a for a in secure.NO_DOWNLOAD_ARGS)
+    assert any("Exporter.enabled=False" in a for a in secure.NO_DOWNLOAD_ARGS)
