@@ -106,8 +106,9 @@ def ca_certificates(ca_dirs: Iterable[Path]) -> list[Path]:
     return [found[name] for name in sorted(found)]
 
 
-def assemble_context(image: str, dest: Path, repo: Path = REPO,
-                     ca_dirs: Iterable[Path] = ()) -> Path:
+def assemble_context(
+    image: str, dest: Path, repo: Path = REPO, ca_dirs: Iterable[Path] = ()
+) -> Path:
     """Lay out the build context of ``image`` in the empty folder ``dest``.
 
     The image's folder, plus ``ca-certificates/`` (always present, maybe empty) and, for
@@ -185,8 +186,10 @@ class Docker:
     """The Docker command-line client (Debian's /usr/bin/docker unless $DOCKER says)."""
 
     def __init__(self, binary: str | None = None) -> None:
-        self.binary = binary or os.environ.get("DOCKER") or (
-            "/usr/bin/docker" if Path("/usr/bin/docker").exists() else shutil.which("docker")
+        self.binary = (
+            binary
+            or os.environ.get("DOCKER")
+            or ("/usr/bin/docker" if Path("/usr/bin/docker").exists() else shutil.which("docker"))
         )
         if not self.binary:
             raise BuildError("no docker client found: install Debian's docker.io")
@@ -196,14 +199,16 @@ class Docker:
 
     def check_engine(self) -> None:
         try:
-            r = self.run("version", "--format", "{{.Server.Version}}",
-                         capture_output=True, timeout=30)
+            r = self.run(
+                "version", "--format", "{{.Server.Version}}", capture_output=True, timeout=30
+            )
         except subprocess.TimeoutExpired as e:
             raise BuildError("the Docker engine did not answer within 30 s") from e
         if r.returncode != 0:
+            said = (r.stderr.strip().splitlines() or ["no answer"])[-1]
             raise BuildError(
-                f"no Docker engine answers ({r.stderr.strip().splitlines()[-1:]}): start it, "
-                "as root: nohup dockerd >/var/log/dockerd.log 2>&1 & (or run make up)"
+                f"no Docker engine answers ({said}): start it, as root: "
+                "nohup dockerd >/var/log/dockerd.log 2>&1 & (or run make engine)"
             )
 
     def image_id(self, ref: str) -> str | None:
@@ -229,26 +234,38 @@ def check_reachable(url: str, what: str, hint: str) -> None:
 
 def build_base(docker: Docker, tag: str, mirror: str) -> None:
     check_reachable(
-        f"{mirror}/dists/{SUITE}/Release", "the Debian mirror",
+        f"{mirror}/dists/{SUITE}/Release",
+        "the Debian mirror",
         "pass --mirror with a reachable Debian mirror, or --base-image with an image you have",
     )
-    r = subprocess.run([str(BASE_SCRIPT), tag, mirror, SUITE],
-                       env={**os.environ, "DOCKER": docker.binary})
+    r = subprocess.run(
+        [str(BASE_SCRIPT), tag, mirror, SUITE], env={**os.environ, "DOCKER": docker.binary}
+    )
     if r.returncode != 0:
         raise BuildError(f"building the base image {tag} failed (see above)")
 
 
-def build_image(docker: Docker, tag: str, context: Path, build_args: Mapping[str, str],
-                quiet: bool = False) -> None:
+def build_image(
+    docker: Docker, tag: str, context: Path, build_args: Mapping[str, str], quiet: bool = False
+) -> None:
     index = build_args["PIP_INDEX_URL"].rstrip("/")
     check_reachable(
-        f"{index}/pip/", "the Python package index",
+        f"{index}/pip/",
+        "the Python package index",
         "check the network, put your site's CA certificates in images/ca-certificates/, "
         "or pass --pip-index-url with a reachable mirror",
     )
     image = tag.split("/", 1)[1].split(":")[0]
-    cmd = ["build", "--pull=false", "--tag", tag, "--label", f"org.hdss.image={image}",
-           "--label", f"org.hdss.inputs={tag.rsplit(':', 1)[1]}"]
+    cmd = [
+        "build",
+        "--pull=false",
+        "--tag",
+        tag,
+        "--label",
+        f"org.hdss.image={image}",
+        "--label",
+        f"org.hdss.inputs={tag.rsplit(':', 1)[1]}",
+    ]
     for key, value in sorted(build_args.items()):
         cmd += ["--build-arg", f"{key}={value}"]
     r = docker.run(*cmd, str(context), capture_output=quiet)
@@ -286,8 +303,7 @@ def plan(only: list[str], base_image: str | None) -> list[str]:
     if not base_image and any(i != "base" for i in wanted) and "base" not in wanted:
         wanted.insert(0, "base")
     if base_image and "base" in wanted:
-        raise BuildError("--only base builds the default base; it makes no sense with "
-                         "--base-image")
+        raise BuildError("--only base builds the default base; it makes no sense with --base-image")
     return wanted
 
 
@@ -334,23 +350,46 @@ def run(args: argparse.Namespace) -> list[str]:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        description="Build the sandbox images, tagged by a hash of their inputs.")
-    p.add_argument("--only", action="append", choices=IMAGES,
-                   help="build only this image (repeatable; default: singleuser, with the "
-                        "default base it needs)")
-    p.add_argument("--base-image", metavar="REF",
-                   help="base image for singleuser and stock instead of the debootstrap one")
-    p.add_argument("--mirror", metavar="URL",
-                   help="Debian mirror for the default base (default: this host's apt source)")
-    p.add_argument("--pip-index-url", metavar="URL", default=DEFAULT_INDEX,
-                   help=f"Python package index used in the builds (default {DEFAULT_INDEX})")
-    p.add_argument("--ca-dir", metavar="DIR", default=str(HOST_CA_DIR),
-                   help="extra CA certificates (*.crt) to trust in the images, besides "
-                        f"images/ca-certificates/ (default {HOST_CA_DIR}; '' for none)")
-    p.add_argument("--print-tag", action="store_true",
-                   help="print the hash tag of each chosen image and build nothing")
-    p.add_argument("--quiet", action="store_true",
-                   help="show docker build output only when a build fails")
+        description="Build the sandbox images, tagged by a hash of their inputs."
+    )
+    p.add_argument(
+        "--only",
+        action="append",
+        choices=IMAGES,
+        help="build only this image (repeatable; default: singleuser, with the "
+        "default base it needs)",
+    )
+    p.add_argument(
+        "--base-image",
+        metavar="REF",
+        help="base image for singleuser and stock instead of the debootstrap one",
+    )
+    p.add_argument(
+        "--mirror",
+        metavar="URL",
+        help="Debian mirror for the default base (default: this host's apt source)",
+    )
+    p.add_argument(
+        "--pip-index-url",
+        metavar="URL",
+        default=DEFAULT_INDEX,
+        help=f"Python package index used in the builds (default {DEFAULT_INDEX})",
+    )
+    p.add_argument(
+        "--ca-dir",
+        metavar="DIR",
+        default=str(HOST_CA_DIR),
+        help="extra CA certificates (*.crt) to trust in the images, besides "
+        f"images/ca-certificates/ (default {HOST_CA_DIR}; '' for none)",
+    )
+    p.add_argument(
+        "--print-tag",
+        action="store_true",
+        help="print the hash tag of each chosen image and build nothing",
+    )
+    p.add_argument(
+        "--quiet", action="store_true", help="show docker build output only when a build fails"
+    )
     return p
 
 

@@ -35,8 +35,20 @@ def resolve(requirements_in: Path, index_url: str | None) -> list[tuple[str, str
     """(name, version) of every package pip would install for ``requirements_in``."""
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
-        cmd = [sys.executable, "-m", "pip", "install", "--isolated", "--quiet", "--dry-run",
-               "--ignore-installed", "--report", str(report), "-r", str(requirements_in)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--isolated",
+            "--quiet",
+            "--dry-run",
+            "--ignore-installed",
+            "--report",
+            str(report),
+            "-r",
+            str(requirements_in),
+        ]
         cert = os.environ.get("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt")
         if Path(cert).is_file():
             cmd += ["--cert", cert]
