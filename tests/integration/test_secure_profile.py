@@ -1,0 +1,285 @@
+"""The secure profile against a real hub, ledger service, Docker engine and audit log.
+
+A steward logs a permission through the ledger's REST API; only then may the project's
+members start its secure server, which sees exactly the permitted restricted data,
+cannot reach anything outside its internal network but the hub, serves no downloads,
+and is stopped when the permission is revoked or expires. Every step is audited.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import subprocess
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+
+from tests.conftest import VENV_BIN, unique_prefix
+from tests.integration.hubproc import Hub, cleanup_docker, free_port
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+PROJECT = "diab-2026"
+SERVER = f"secure-{PROJECT}"
+
+
+def publish(root, name: str, seed: int) -> None:
+    subprocess.run(
+        [
+            str(VENV_BIN / "hdss-dataset"),
+            "generate",
+            "--size",
+            "tiny",
+            "--seed",
+            str(seed),
+            "--sensitivity",
+            "restricted",
+            "--name",
+            name,
+            "--out",
+            str(root),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def restricted_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("restricted")
+    publish(root, "dk-restricted", 101)
+    publish(root, "dk-other", 102)
+    return root
+
+
+@pytest.fixture(scope="module")
+def shub(engine, synthetic_root, restricted_root, tmp_path_factory):
+    prefix = unique_prefix("sec")
+    users = {name: f"{prefix}-{name}" for name in ("res", "res2", "stu", "steward")}
+    hub = Hub(
+        tmp_path_factory.mktemp("shub"),
+        prefix,
+        synthetic_root,
+        extra={
+            "data": {"restricted_root": str(restricted_root)},
+            "ledger": {"enabled": True, "port": free_port(), "reconcile_seconds": 5},
+            "groups": {
+                "researchers": [users["res"], users["res2"]],
+                "students": [users["stu"]],
+                "stewards": [users["steward"]],
+            },
+            "profiles": {
+                "secure": {
+                    "cpu_limit": 1,
+                    "mem_limit": "2G",
+                    "groups": ["researchers"],
+                    "kind": "secure",
+                }
+            },
+        },
+    )
+    hub.users = users
+    try:
+        hub.start()
+        yield hub
+    finally:
+        hub.stop()
+        cleanup_docker(engine, prefix)
+
+
+def ledger_api(hub, method, path, username, **kwargs):
+    token = hub.user_token(username)
+    return requests.request(
+        method,
+        f"{hub.url}/services/ledger/api{path}",
+        headers={"Authorization": f"token {token}"},
+        timeout=60,
+        **kwargs,
+    )
+
+
+def log_permission(hub, project, members, datasets, reference, valid_for=timedelta(days=30)):
+    now = datetime.now(UTC)
+    body = {
+        "project_id": project,
+        "members": members,
+        "datasets": datasets,
+        "authority": "Sundhedsdatastyrelsen",
+        "reference": reference,
+        "legal_basis": "Research approval under the Danish Data Protection Act section 10",
+        "valid_from": (now - timedelta(minutes=1)).isoformat(),
+        "valid_until": (now + valid_for).isoformat(),
+    }
+    r = ledger_api(hub, "POST", "/permissions", hub.users["steward"], json=body)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def exec_in(container, code: str):
+    result = container.exec_run(["/opt/venv/bin/python", "-c", code], user="1000")
+    return result.exit_code, result.output.decode(errors="replace")
+
+
+@pytest.fixture(scope="module")
+def permitted(shub):
+    """The project's permission, logged by the steward after a first refusal."""
+    res = shub.users["res"]
+    refused = shub.spawn(res, SERVER)
+    assert refused.status_code == 403, refused.text
+    assert "no permission in the ledger" in refused.json()["message"]
+    assert "stewards" in refused.json()["message"]
+    return log_permission(shub, PROJECT, [res], ["dk-restricted"], "SDS-2026-0042")
+
+
+@pytest.fixture(scope="module")
+def secure_container(shub, engine, permitted):
+    res = shub.users["res"]
+    r = shub.spawn(res, SERVER)
+    assert r.status_code in (201, 202), r.text
+    shub.wait_ready(res, SERVER)
+    return engine.containers.get(shub.container_name(res, SERVER))
+
+
+def test_secure_server_mounts_exactly_the_permitted_data_read_only(secure_container, shub):
+    binds = [m for m in secure_container.attrs["Mounts"] if m["Type"] == "bind"]
+    assert [(m["Destination"], m["RW"]) for m in binds] == [
+        ("/data/restricted/dk-restricted", False)
+    ]
+    volumes = [m for m in secure_container.attrs["Mounts"] if m["Type"] == "volume"]
+    assert [m["Name"] for m in volumes] == [f"{shub.prefix}-project-{PROJECT}"]
+    result = secure_container.exec_run(
+        ["sh", "-c", "touch /data/restricted/dk-restricted/x"], user="0"
+    )
+    assert result.exit_code != 0 and b"Read-only" in result.output
+    assert secure_container.exec_run(["test", "-e", "/data/synthetic"]).exit_code != 0
+    assert secure_container.attrs["HostConfig"]["CapDrop"] == ["ALL"]
+
+
+def test_secure_server_has_no_egress_but_reaches_the_hub(secure_container, shub, engine):
+    network = engine.networks.get(f"{shub.prefix}-net-secure")
+    assert network.attrs["Internal"] is True
+    assert list(secure_container.attrs["NetworkSettings"]["Networks"]) == [
+        f"{shub.prefix}-net-secure"
+    ]
+    outside = engine.containers.run(
+        "hdss/singleuser:latest",
+        ["/opt/venv/bin/python", "-m", "http.server", "8000"],
+        name=f"{shub.prefix}-outside",
+        network=f"{shub.prefix}-net",
+        detach=True,
+        entrypoint=[],
+    )
+    try:
+        outside.reload()
+        ip = outside.attrs["NetworkSettings"]["Networks"][f"{shub.prefix}-net"]["IPAddress"]
+        probe = f"import urllib.request; print(urllib.request.urlopen('http://{ip}:8000/', timeout=5).status)"
+        # Positive control: the outside server answers a sandbox container on its network.
+        res2 = shub.users["res2"]
+        assert shub.spawn(res2, profile="course").status_code in (201, 202)
+        shub.wait_ready(res2)
+        sandbox = engine.containers.get(shub.container_name(res2))
+        deadline = time.monotonic() + 30
+        while (code := exec_in(sandbox, probe))[0] != 0 and time.monotonic() < deadline:
+            time.sleep(1)
+        assert code[0] == 0 and "200" in code[1], code
+        # The secure server cannot reach it ...
+        blocked = exec_in(secure_container, probe)
+        assert blocked[0] != 0, blocked
+        # ... but reaches the hub.
+        hub_probe = (
+            "import os, urllib.request; "
+            "print(urllib.request.urlopen(os.environ['JUPYTERHUB_API_URL'] + '/', timeout=10).status)"
+        )
+        ok = exec_in(secure_container, hub_probe)
+        assert ok[0] == 0 and "200" in ok[1], ok
+        shub.stop_server(res2)
+    finally:
+        outside.remove(force=True)
+
+
+def test_secure_server_serves_no_downloads(secure_container, shub):
+    res = shub.users["res"]
+    secure_container.exec_run(["sh", "-c", "echo result > ~/out.txt"], user="1000")
+    headers = {"Authorization": f"token {shub.user_token(res)}"}
+    base = f"{shub.url}/user/{res}/{SERVER}"
+    assert requests.get(f"{base}/api/contents", headers=headers, timeout=30).status_code == 200
+    assert requests.get(f"{base}/files/out.txt", headers=headers, timeout=30).status_code == 404
+
+
+def test_students_and_non_members_are_refused(shub, permitted):
+    stu = shub.spawn(shub.users["stu"], SERVER)
+    assert stu.status_code == 403 and "not offered to your groups" in stu.json()["message"]
+    other = shub.spawn(shub.users["res2"], SERVER)
+    assert other.status_code == 403 and "not a member" in other.json()["message"]
+
+
+def test_revoking_stops_the_server_and_refuses_the_next_spawn(shub, secure_container, permitted):
+    res = shub.users["res"]
+    r = ledger_api(
+        shub,
+        "POST",
+        f"/permissions/{permitted['id']}/revoke",
+        shub.users["steward"],
+        json={"reason": "Project closed by the authority"},
+    )
+    assert r.status_code == 200, r.text
+    shub.wait_stopped(res, SERVER, deadline=90)
+    again = shub.spawn(res, SERVER)
+    assert again.status_code == 403 and "revoked" in again.json()["message"]
+
+
+def test_expiry_stops_the_server(shub):
+    res = shub.users["res"]
+    log_permission(
+        shub, "short-2026", [res], ["dk-other"], "DST-2026-7", valid_for=timedelta(seconds=40)
+    )
+    assert shub.spawn(res, "secure-short-2026").status_code in (201, 202)
+    shub.wait_ready(res, "secure-short-2026")
+    shub.wait_stopped(res, "secure-short-2026", deadline=120)
+    again = shub.spawn(res, "secure-short-2026")
+    assert again.status_code == 403 and "expired" in again.json()["message"]
+
+
+def test_every_step_is_audited_and_the_chain_verifies(shub):
+    steward = shub.users["steward"]
+    entries = ledger_api(shub, "GET", "/audit", steward).json()
+    seen = {(e["action"], e["outcome"]) for e in entries}
+    for expected in [
+        ("secure.start", "denied"),
+        ("permission.log", "ok"),
+        ("secure.start", "started"),
+        ("permission.revoke", "ok"),
+        ("secure.stop", "stopped"),
+        ("server.stop", "stopped"),
+    ]:
+        assert expected in seen, (expected, sorted(seen))
+    verify = ledger_api(shub, "GET", "/audit/verify", steward)
+    assert verify.status_code == 200 and verify.json()["ok"] is True, verify.text
+    # Students see nothing of the ledger's audit.
+    assert ledger_api(shub, "GET", "/audit", shub.users["stu"]).status_code == 403
+
+
+def test_altering_one_stored_entry_is_caught_by_verify(shub, tmp_path):
+    copy = tmp_path / "ledger.sqlite"
+    shutil.copy(shub.state / "ledger.sqlite", copy)
+    url = f"sqlite:///{copy}"
+    ok = subprocess.run(
+        [str(VENV_BIN / "hdss-audit"), "verify", "--db", url], capture_output=True, text=True
+    )
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    with sqlite3.connect(copy) as db:
+        table = next(
+            name
+            for (name,) in db.execute("select name from sqlite_master where type='table'")
+            if "audit" in name and "version" not in name
+        )
+        db.execute(f"update {table} set outcome = outcome || '-altered' where seq = 2")
+    bad = subprocess.run(
+        [str(VENV_BIN / "hdss-audit"), "verify", "--db", url], capture_output=True, text=True
+    )
+    assert bad.returncode != 0
+    assert "broken at entry 2" in (bad.stdout + bad.stderr)
