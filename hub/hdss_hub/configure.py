@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 
 from traitlets.config import Config
 
-from . import preflight
+from . import oidc, pages, preflight
 from .secrets import SecretFileError, ensure_secret
 from .settings import SettingsError, load_settings
 
@@ -100,7 +100,14 @@ def apply_firstrun_auth(settings: dict[str, Any], c: Config) -> None:
 
 
 def apply_groups(settings: dict[str, Any], c: Config) -> None:
-    """Hub groups and their members as the settings list them."""
+    """Hub groups and their members as the settings list them.
+
+    With university login (auth.kind oidc) the authenticator manages groups instead: it
+    merges these memberships into the provider's at each login (see hdss_hub.oidc).
+    """
+    if settings["auth"].get("kind") == "oidc":
+        c.JupyterHub.load_groups = {}
+        return
     c.JupyterHub.load_groups = {
         group: {"users": list(users)} for group, users in settings.get("groups", {}).items()
     }
@@ -183,9 +190,11 @@ def apply_all(
     """Every apply function; ``runtime`` holds what preflight found (network gateways)."""
     apply_hub(settings, c, runtime["hub_ip"], project_dir)
     apply_firstrun_auth(settings, c)
+    oidc.apply_oidc(settings, c)
     apply_groups(settings, c)
     apply_spawner(settings, c, runtime.get("secure_gateway", ""))
     apply_services(settings, c)
+    pages.apply_pages(settings, c)
 
 
 def run_preflight(settings: dict[str, Any]) -> dict[str, str]:

@@ -1,0 +1,153 @@
+"""The hub's own pages: what a user may use, on one screen.
+
+``apply_pages`` puts ``templates/`` in front of JupyterHub's and gives every page the
+``hdss`` variable, computed per request by ``home_context`` from the settings and the
+logged-in user: the datasets mounted in their server (from the catalogue), the profiles
+they may start with their limits, and (ledger enabled, researchers) their projects.
+The logic lives in the small functions below so unit tests run it without a hub.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from hdss_registers.catalog import CatalogError, Sensitivity, load_catalog
+from hdss_spawner.profiles import effective_groups, offered, parse_profiles
+from traitlets.config import Config
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+LEDGER_URL = "/services/ledger/"
+log = logging.getLogger(__name__)
+
+
+def dataset_rows(synthetic_root: str | Path) -> tuple[list[dict[str, str]], str]:
+    """The synthetic datasets a server mounts, and a message when there are none or no root."""
+    try:
+        entries = load_catalog(Path(synthetic_root))
+    except CatalogError as e:
+        log.warning("home page: %s", e)
+        return [], "The datasets are not available right now; tell the sandbox operator."
+    rows = [
+        {
+            "name": e.name,
+            "version": e.version,
+            "mount_path": e.mount_path,
+            "access": "read-only",
+            "title": _title(e),
+        }
+        for e in entries
+        if e.sensitivity == Sensitivity.SYNTHETIC
+    ]
+    return rows, "" if rows else "No dataset is published yet."
+
+
+def _title(entry) -> str:
+    try:
+        return str(entry.manifest().get("title") or entry.name)
+    except (OSError, ValueError):
+        return entry.name
+
+
+def profile_rows(profiles: Mapping[str, dict], groups: Iterable[str]) -> list[dict[str, str]]:
+    """The sandbox profiles a member of ``groups`` may start, with their limits."""
+    return [
+        {
+            "name": p.name,
+            "title": p.title,
+            "limits": p.limits,
+            "description": p.description,
+        }
+        for p in offered(parse_profiles(dict(profiles)), list(groups))
+    ]
+
+
+def groups_of(user: Any, default_groups: Iterable[str]) -> list[str]:
+    """The groups policy uses for ``user`` (hub groups, or the defaults when none)."""
+    names = [g.name for g in getattr(user, "groups", None) or []]
+    return effective_groups(names, list(default_groups))
+
+
+def project_rows(permissions: Iterable[Any]) -> list[dict[str, str]]:
+    """Ledger permissions as rows: project, datasets, state, reference, valid until."""
+    rows = []
+    for p in permissions:
+        rows.append(
+            {
+                "project_id": p.project_id,
+                "datasets": ", ".join(f"/data/restricted/{d}" for d in p.datasets),
+                "state": p.state,
+                "authority": p.authority,
+                "reference": p.reference,
+                "valid_until": f"{p.valid_until:%Y-%m-%d}",
+            }
+        )
+    return rows
+
+
+def ledger_projects(settings: Mapping[str, Any]) -> Callable[[str], list[Any]] | None:
+    """A lookup username -> permissions when the ledger is enabled, else None."""
+    if not settings.get("ledger", {}).get("enabled"):
+        return None
+    cache: dict[str, Any] = {}
+
+    def lookup(username: str) -> list[Any]:
+        if "ledger" not in cache:
+            from .ledger import hubconfig
+            from .ledger.core import Ledger
+
+            cache["ledger"] = Ledger(hubconfig.db_url(dict(settings)), migrate=False)
+        return cache["ledger"].projects_for(username, include_inactive=True)
+
+    return lookup
+
+
+def home_context(
+    settings: Mapping[str, Any],
+    user: Any,
+    projects: Callable[[str], list[Any]] | None = None,
+) -> dict[str, Any]:
+    """Everything the hub's pages show about ``user`` (None on the login and error pages)."""
+    ledger_on = bool(settings.get("ledger", {}).get("enabled"))
+    if user is None:
+        return {"user": None, "ledger_url": LEDGER_URL if ledger_on else ""}
+    groups = groups_of(user, settings["auth"].get("default_groups", []))
+    datasets, datasets_note = dataset_rows(settings["data"]["synthetic_root"])
+    profiles = profile_rows(settings.get("profiles", {}), groups)
+    steward_group = settings.get("ledger", {}).get("steward_group", "stewards")
+    is_researcher = "researchers" in groups
+    ctx: dict[str, Any] = {
+        "user": user.name,
+        "groups": groups,
+        "datasets": datasets,
+        "datasets_note": datasets_note,
+        "profiles": profiles,
+        "profiles_note": ""
+        if profiles
+        else "No server profile is offered to you; ask a hub administrator.",
+        "show_projects": ledger_on and (is_researcher or steward_group in groups),
+        "is_steward": steward_group in groups,
+        "projects": [],
+        "projects_note": "",
+        "ledger_url": LEDGER_URL if ledger_on else "",
+    }
+    if ctx["show_projects"] and projects is not None:
+        try:
+            ctx["projects"] = project_rows(projects(user.name))
+        except Exception as e:  # the ledger is another service: never break the home page
+            log.warning("home page: cannot read the ledger for %s: %s", user.name, e)
+            ctx["projects_note"] = "Your projects cannot be shown right now."
+        if not ctx["projects"] and not ctx["projects_note"]:
+            ctx["projects_note"] = "You are a member of no project with a logged permission."
+    return ctx
+
+
+def apply_pages(settings: dict[str, Any], c: Config) -> None:
+    """The hub's own templates, and the ``hdss`` variable every page gets."""
+    c.JupyterHub.template_paths = [str(TEMPLATES)]
+    c.JupyterHub.template_vars = {
+        "hdss": partial(home_context, settings, projects=ledger_projects(settings)),
+    }
