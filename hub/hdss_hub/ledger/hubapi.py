@@ -34,7 +34,7 @@ class HubAPI:
         self.page_size = page_size
         self.users_cache_seconds = users_cache_seconds
         self.request_timeout = request_timeout
-        self._users: tuple[float, frozenset[str]] | None = None
+        self._user_cache: tuple[float, frozenset[str]] | None = None
 
     async def _call(self, method: str, path: str, params: dict | None = None,
                     accept: str = "application/json") -> tuple[int, Any]:
@@ -71,10 +71,10 @@ class HubAPI:
     async def usernames(self) -> frozenset[str]:
         """Every hub username (cached for ``users_cache_seconds``)."""
         now = time.monotonic()
-        if self._users and now - self._users[0] < self.users_cache_seconds:
-            return self._users[1]
+        if self._user_cache and now - self._user_cache[0] < self.users_cache_seconds:
+            return self._user_cache[1]
         names = frozenset([u["name"] async for u in self._users()])
-        self._users = (now, names)
+        self._user_cache = (now, names)
         return names
 
     async def running_servers(self) -> list[tuple[str, str, dict]]:
