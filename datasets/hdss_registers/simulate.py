@@ -1,0 +1,284 @@
+"""One life course per person, simulated year by year for a chunk of persons at once.
+
+The simulation is vectorised over persons: each calendar year 1995-2023 draws, for everyone
+alive and resident, the time to death, emigration, diabetes and cancer from
+piecewise-constant hazards, the start and stop of chronic drug use, and the days of
+hospital contacts, acute prescriptions and laboratory samples. :mod:`hdss_registers.tables`
+turns the result into register rows, so every table is read off the same life course.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hdss_registers import params as P
+
+NEVER = np.iinfo(np.int64).max // 4  # "no such event" as a day number
+DPY = P.DAYS_PER_YEAR
+CANCER_SITES = tuple(P.CANCERS)
+DRUG_GROUPS = tuple(P.CHRONIC_DRUGS)
+ACUTE_GROUPS = tuple(P.ACUTE_DRUGS)
+LAB_KINDS = ("hba1c", "glucose", "creatinine", "cholesterol", "ldl")
+
+
+def interp(knots: tuple[list, list], x: np.ndarray) -> np.ndarray:
+    return np.interp(x, knots[0], knots[1])
+
+
+@dataclass
+class Events:
+    """Days on which something happened to a person: ``who`` indexes the chunk's persons."""
+
+    who: list = field(default_factory=list)
+    day: list = field(default_factory=list)
+    kind: list = field(default_factory=list)
+
+    def add(self, who: np.ndarray, day: np.ndarray, kind: np.ndarray | int) -> None:
+        self.who.append(who)
+        self.day.append(day)
+        self.kind.append(np.broadcast_to(np.asarray(kind, dtype=np.int16), who.shape))
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if not self.who:
+            e = np.zeros(0, dtype=np.int64)
+            return e, e.copy(), np.zeros(0, dtype=np.int16)
+        who, day, kind = (np.concatenate(x) for x in (self.who, self.day, self.kind))
+        order = np.lexsort((kind, day, who))
+        return who[order], day[order].astype(np.int64), kind[order]
+
+
+@dataclass
+class Chunk:
+    """The simulated persons of one chunk and everything that happened to them."""
+
+    first_id: int
+    sex: np.ndarray  # 1 man, 2 woman
+    birth: np.ndarray  # day
+    entry: np.ndarray  # day first resident in the window (START for 1995 residents)
+    origin: np.ndarray  # 0 resident 1995, 1 born in the window, 2 immigrant
+    last: np.ndarray  # last day alive and resident (END if still there)
+    exit_kind: np.ndarray  # 0 still resident, 1 died, 2 emigrated
+    t2d: np.ndarray  # onset day or NEVER
+    t1d: np.ndarray
+    cancer: np.ndarray  # index into CANCER_SITES or -1
+    cancer_day: np.ndarray
+    courses: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+    contacts: Events = field(default_factory=Events)
+    acute: Events = field(default_factory=Events)
+    labs: Events = field(default_factory=Events)
+
+    @property
+    def n(self) -> int:
+        return len(self.sex)
+
+
+def _choose_days(rng, weights: np.ndarray, n: int) -> np.ndarray:
+    """n days in 1995-2023, the year drawn with ``weights``, the day uniform in it."""
+    k = rng.choice(len(weights), size=n, p=weights / weights.sum())
+    lo, hi = P.YEAR_START[k], P.YEAR_START[k + 1]
+    return lo + (rng.random(n) * (hi - lo)).astype(np.int64)
+
+
+def draw_persons(rng, n: int) -> dict[str, np.ndarray]:
+    """Sex, birth day, entry day and origin of ``n`` persons ever resident 1995-2023."""
+    origin = rng.choice(3, size=n, p=list(P.ORIGIN_P.values())).astype(np.int8)
+    birth = np.empty(n, dtype=np.int64)
+    entry = np.full(n, P.START, dtype=np.int64)
+    male_p = np.empty(n)
+
+    res = origin == 0
+    k = rng.choice(len(P.PYRAMID_1995), size=res.sum(), p=P.PYRAMID_1995 / P.PYRAMID_1995.sum())
+    age = (k * 5 + rng.random(res.sum()) * 5)
+    birth[res] = P.START - (age * DPY).astype(np.int64) - 1
+    male_p[res] = interp(P.MALE_SHARE_AGE, age)
+
+    born = origin == 1
+    birth[born] = entry[born] = _choose_days(rng, P.BIRTHS, born.sum())
+    male_p[born] = P.MALE_SHARE_BIRTH
+
+    imm = origin == 2
+    entry[imm] = _choose_days(rng, P.IMMIGRATIONS, imm.sum())
+    ages = np.arange(0, 81)
+    dens = interp(P.IMMIGRANT_AGE, ages)
+    a = rng.choice(ages, size=imm.sum(), p=dens / dens.sum()) + rng.random(imm.sum())
+    birth[imm] = entry[imm] - (a * DPY).astype(np.int64) - 1
+    male_p[imm] = 0.5
+
+    sex = np.where(rng.random(n) < male_p, 1, 2).astype(np.int8)
+    return {"sex": sex, "birth": birth, "entry": entry, "origin": origin}
+
+
+def _prevalent_onsets(rng, birth, entry, sex, origin) -> tuple[np.ndarray, np.ndarray]:
+    """Diabetes already diagnosed when a person enters (1995 residents and immigrants)."""
+    n = len(birth)
+    age = (entry - birth) / DPY
+    t2d = np.full(n, NEVER, dtype=np.int64)
+    t1d = np.full(n, NEVER, dtype=np.int64)
+    eligible = origin != 1
+    p2 = interp(P.T2D_PREVALENCE_1995, age) * np.where(sex == 1, 1.0, P.T2D_FEMALE_RR)
+    has2 = eligible & (rng.random(n) < p2)
+    back = np.minimum(age - 25, 12) * rng.random(n)
+    t2d[has2] = entry[has2] - (back[has2] * DPY).astype(np.int64) - 1
+    has1 = eligible & ~has2 & (rng.random(n) < interp(P.T1D_PREVALENCE_AGE, age))
+    onset_age = np.minimum(age, 2 + rng.random(n) * 28)
+    t1d[has1] = birth[has1] + (onset_age[has1] * DPY).astype(np.int64)
+    return t2d, t1d
+
+
+def _exp_day(rng, hazard: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """Day of an event with a constant yearly hazard, counted from ``start``."""
+    with np.errstate(divide="ignore", over="ignore"):
+        t = rng.standard_exponential(len(hazard)) / hazard
+    return np.where(hazard > 0, start + np.minimum(t * DPY, 1e9).astype(np.int64), NEVER)
+
+
+def _uniform_days(rng, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    return lo + (rng.random(len(lo)) * (hi - lo)).astype(np.int64)
+
+
+def _poisson_events(rng, events: Events, who, lo, hi, rate, kind) -> None:
+    """Add Poisson(rate * exposure) events per person on days uniform in [lo, hi)."""
+    count = rng.poisson(rate * (hi - lo) / DPY)
+    if not count.any():
+        return
+    idx = np.repeat(np.arange(len(who)), count)
+    events.add(who[idx], _uniform_days(rng, lo[idx], hi[idx]), kind)
+
+
+def simulate(rng: np.random.Generator, n: int, first_id: int) -> Chunk:
+    """The life courses of ``n`` persons (ids ``first_id`` ...), drawn from ``rng``."""
+    p = draw_persons(rng, n)
+    sex, birth, entry, origin = p["sex"], p["birth"], p["entry"], p["origin"]
+    t2d, t1d = _prevalent_onsets(rng, birth, entry, sex, origin)
+    ch = Chunk(first_id, sex, birth, entry, origin,
+               last=np.full(n, P.END, dtype=np.int64), exit_kind=np.zeros(n, dtype=np.int8),
+               t2d=t2d, t1d=t1d, cancer=np.full(n, -1, dtype=np.int8),
+               cancer_day=np.full(n, NEVER, dtype=np.int64))
+    male = sex == 1
+    frailty = rng.gamma(P.CONTACT_FRAILTY_SHAPE, 1 / P.CONTACT_FRAILTY_SHAPE, n)
+    cancer_rate = np.zeros((len(CANCER_SITES), 1))
+    groups = len(DRUG_GROUPS)
+    on = np.zeros((n, groups), dtype=bool)
+    on_since = np.zeros((n, groups), dtype=np.int64)
+    started = np.zeros(n, dtype=bool)
+    course_parts: list[tuple] = []
+
+    for k, year in enumerate(P.YEARS):
+        y0, y1 = P.YEAR_START[k], P.YEAR_START[k + 1]
+        alive = (ch.exit_kind == 0) & (entry < y1)
+        w = np.flatnonzero(alive)
+        if not len(w):
+            continue
+        s = np.maximum(entry[w], y0)
+        age = (s - birth[w]) / DPY
+        m = male[w]
+
+        # Death and emigration, competing; diabetes and cancer raise mortality.
+        a_, b_ = np.where(m, P.GOMPERTZ[1][0], P.GOMPERTZ[2][0]), np.where(
+            m, P.GOMPERTZ[1][1], P.GOMPERTZ[2][1])
+        mu = a_ * np.exp(b_ * age) + P.MAKEHAM + np.where(age < 1, P.INFANT_MORTALITY, 0)
+        mu *= np.exp(P.MORTALITY_TREND * (year - P.MORTALITY_REF_YEAR))
+        mu *= np.where(t1d[w] < s, P.DIABETES_MORTALITY_HR["t1d"],
+                       np.where(t2d[w] < s, P.DIABETES_MORTALITY_HR["t2d"], 1.0))
+        cd = ch.cancer_day[w]
+        recent = (cd < s) & (s - cd < 5 * DPY)
+        site_hr = np.array([c[3] for c in P.CANCERS.values()])
+        mu *= np.where(recent, site_hr[np.maximum(ch.cancer[w], 0)], 1.0)
+        emig = interp(P.EMIGRATION_AGE, age)
+        imm = origin[w] == 2
+        emig[imm] = interp(P.EMIGRATION_IMMIGRANT, (s[imm] - entry[w][imm]) / DPY)
+        d_day = _exp_day(rng, mu, s)
+        e_day = _exp_day(rng, emig, s)
+        died = (d_day < y1) & (d_day <= e_day)
+        left = (e_day < y1) & ~died
+        ch.exit_kind[w[died]] = 1
+        ch.last[w[died]] = d_day[died]
+        ch.exit_kind[w[left]] = 2
+        ch.last[w[left]] = e_day[left] - 1
+        hi = np.minimum(y1, ch.last[w] + 1)  # events happen on days [s, hi)
+        ok = hi > s
+        w, s, hi, age, m = w[ok], s[ok], hi[ok], age[ok], m[ok]
+
+        # Diabetes onset (one type per person) and cancer (the first one only).
+        trend = np.interp(year, *P.T2D_TREND)
+        free = (t2d[w] == NEVER) & (t1d[w] == NEVER)
+        h2 = interp(P.T2D_INCIDENCE_AGE, age) / 1000 * trend
+        h2 *= np.where(m, 1.0, P.T2D_FEMALE_RR) * np.where(origin[w] == 2,
+                                                            P.T2D_IMMIGRANT_RR, 1.0)
+        h1 = interp(P.T1D_INCIDENCE_AGE, age) / 1e5
+        on2 = _exp_day(rng, np.where(free, h2, 0), s)
+        on1 = _exp_day(rng, np.where(free, h1, 0), s)
+        first1 = on1 < on2
+        hit = free & (np.minimum(on1, on2) < hi)
+        t1d[w[hit & first1]] = on1[hit & first1]
+        t2d[w[hit & ~first1]] = on2[hit & ~first1]
+
+        for j, (rate, csex, shape, _) in enumerate(P.CANCERS.values()):
+            ok_sex = np.ones(len(w), bool) if not csex else (m if csex == "M" else ~m)
+            cancer_rate = rate / 1e5 * interp(shape, age) * ok_sex
+            cday = _exp_day(rng, np.where(ch.cancer[w] < 0, cancer_rate, 0), s)
+            new = cday < hi
+            ch.cancer[w[new]] = j
+            ch.cancer_day[w[new]] = cday[new]
+
+        # Chronic drug use: start and stop once a year at most.
+        first = ~started[w]
+        started[w] = True
+        for g, (knots, gsex, stop) in enumerate(P.CHRONIC_DRUGS.values()):
+            lam = interp(knots, age)
+            if gsex:
+                lam = lam * (m if gsex == "M" else ~m)
+            cur = on[w, g]
+            init = first & ~cur & (rng.random(len(w)) < 0.3 * lam / (lam + stop))
+            on[w[init], g] = True
+            on_since[w[init], g] = s[init]
+            cur = on[w, g]
+            ends = cur & (rng.random(len(w)) < -np.expm1(-stop * (hi - s) / DPY))
+            starts = ~cur & (rng.random(len(w)) < -np.expm1(-lam * (hi - s) / DPY))
+            when = _uniform_days(rng, s, hi)
+            if ends.any():
+                we = w[ends]
+                course_parts.append((we, np.full(len(we), g), on_since[we, g], when[ends]))
+                on[we, g] = False
+            on[w[starts], g] = True
+            on_since[w[starts], g] = when[starts]
+
+        # Days of contacts, acute prescriptions and laboratory samples.
+        diab = (t2d[w] < hi) | (t1d[w] < hi)
+        cancer_now = (ch.cancer_day[w] < hi) & (hi - ch.cancer_day[w] < 3 * DPY)
+        rate = interp(P.CONTACT_RATE_AGE, age) * frailty[w]
+        rate *= np.where(diab, P.CONTACT_RR["diabetes"], 1.0)
+        rate *= np.where(cancer_now, P.CONTACT_RR["cancer"], 1.0)
+        _poisson_events(rng, ch.contacts, w, s, hi, rate, 0)
+        for g, knots in enumerate(P.ACUTE_DRUGS.values()):
+            _poisson_events(rng, ch.acute, w, s, hi, interp(knots, age), g)
+        if y0 >= P.LAB_START:
+            screen = np.where(age >= 30, P.HBA1C_TESTS["no_diabetes"], 0.02)
+            screen = screen * (1.8 if year >= 2012 else 1.0)
+            lab_rates = (
+                np.where(diab, P.HBA1C_TESTS["diabetes"], screen),
+                0.06 + 0.08 * (age > 50) + 0.6 * diab,
+                0.15 + 0.3 * (age > 60) + 1.5 * diab,
+                0.08 + 0.15 * (age > 50) + 1.0 * diab,
+                0.05 + 0.1 * (age > 50) + 1.0 * diab,
+            )
+            for kind, r in enumerate(lab_rates):
+                _poisson_events(rng, ch.labs, w, s, hi, r, kind)
+
+    # Close the drug courses still open at exit or at the end of the window.
+    still = np.argwhere(on)
+    if len(still):
+        pw, pg = still[:, 0], still[:, 1]
+        course_parts.append((pw, pg, on_since[pw, pg], ch.last[pw] + 1))
+    if course_parts:
+        cw, cg, cs, ce = (np.concatenate(x) for x in zip(*course_parts, strict=True))
+    else:
+        cw = cg = cs = ce = np.zeros(0, dtype=np.int64)
+    ch.courses = (cw.astype(np.int64), cg.astype(np.int16), cs.astype(np.int64),
+                  ce.astype(np.int64))
+    # Diabetes diagnosed after leaving never happened in Denmark.
+    ch.t2d[ch.t2d > ch.last] = NEVER
+    ch.t1d[ch.t1d > ch.last] = NEVER
+    return ch
