@@ -1,0 +1,148 @@
+"""A real OpenID Connect provider for the tests: oidc-provider-mock on 127.0.0.1.
+
+Started as a subprocess on a free port. Users and their claims are set through its
+``PUT /users/<sub>`` endpoint; a login is a POST of ``sub=<user>`` to the authorize URL
+(the provider's own consent form does the same).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlparse, urlunparse
+
+import requests
+
+from tests.conftest import VENV_BIN
+from tests.integration.hubproc import free_port
+
+CLIENT_ID = "hdss-sandbox-test"
+GROUP_MAP = {
+    "ku-hds-course-2026": "students",
+    "ku-hds-researchers": "researchers",
+    "ku-sds-data-stewards": "stewards",
+    "ku-hds-admins": "admins",
+}
+ADMIN_GROUPS = ["admins"]
+
+
+class MockProvider:
+    """One oidc-provider-mock process; ``stop``/``start`` again keep the same port."""
+
+    def __init__(self, workdir: Path, port: int | None = None):
+        self.workdir = workdir
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = workdir / "oidc-provider.log"
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def authorize_url(self) -> str:
+        return f"{self.url}/oauth2/authorize"
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.url}/oauth2/token"
+
+    @property
+    def userdata_url(self) -> str:
+        return f"{self.url}/userinfo"
+
+    def start(self) -> None:
+        log = open(self.log_path, "ab")  # noqa: SIM115 (kept open for the child)
+        self.proc = subprocess.Popen(
+            [str(VENV_BIN / "python"), "-m", "oidc_provider_mock", "--port", str(self.port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "NO_COLOR": "1"},
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"oidc-provider-mock exited:\n{self.log_tail()}")
+            try:
+                if requests.get(f"{self.url}/.well-known/openid-configuration", timeout=2).ok:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"oidc-provider-mock did not answer in 30 s:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def log_tail(self, lines: int = 40) -> str:
+        if not self.log_path.exists():
+            return "(no log)"
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def set_user(self, sub: str, **claims) -> None:
+        """Create or replace the user ``sub`` with these claims (e.g. groups=[...])."""
+        r = requests.put(f"{self.url}/users/{sub}", json=claims, timeout=10)
+        assert r.status_code == 204, r.text
+
+    def oidc_settings(self, secret_file: Path, **overrides) -> dict:
+        """The hub's ``auth`` section for this provider."""
+        oidc = {
+            "authorize_url": self.authorize_url,
+            "token_url": self.token_url,
+            "userdata_url": self.userdata_url,
+            "client_id": CLIENT_ID,
+            "client_secret_file": str(secret_file),
+            "username_claim": "preferred_username",
+            "groups_claim": "groups",
+            "group_map": GROUP_MAP,
+            "admin_groups": ADMIN_GROUPS,
+            **overrides,
+        }
+        return {"kind": "oidc", "oidc": oidc}
+
+
+def write_client_secret(path: Path) -> Path:
+    """A client secret file of mode 0600 (the mock accepts any secret)."""
+    path.write_text(os.urandom(16).hex() + "\n")
+    path.chmod(0o600)
+    return path
+
+
+def replace_query(url: str, **params: str) -> str:
+    """``url`` with some query parameters replaced (to tamper with state or code)."""
+    parts = urlparse(url)
+    query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+    query.update(params)
+    return urlunparse(parts._replace(query=urlencode(query)))
+
+
+def query_param(url: str, name: str) -> str:
+    return parse_qs(urlparse(url).query)[name][0]
+
+
+def start_login(hub_url: str, sub: str) -> tuple[requests.Session, str]:
+    """Click "Sign in" and authorize as ``sub`` at the provider.
+
+    Returns the session and the hub callback URL the provider redirects to (not yet followed).
+    """
+    session = requests.Session()
+    r = session.get(f"{hub_url}/hub/oauth_login", timeout=30, allow_redirects=False)
+    assert r.status_code == 302, f"{r.status_code}: {r.text[:500]}"
+    authorize = r.headers["Location"]
+    r = session.post(authorize, data={"sub": sub}, timeout=30, allow_redirects=False)
+    assert r.status_code == 302, f"{r.status_code}: {r.text[:500]}"
+    return session, r.headers["Location"]
+
+
+def login(hub_url: str, sub: str) -> tuple[requests.Session, requests.Response]:
+    """The whole login; returns the session and the hub's answer to the callback."""
+    session, callback = start_login(hub_url, sub)
+    return session, session.get(callback, timeout=60, allow_redirects=False)
