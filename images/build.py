@@ -218,6 +218,26 @@ class Docker:
     def tag(self, src: str, dest: str) -> None:
         self.run("tag", src, dest, check=True)
 
+    def hash_tags(self, repository: str) -> list[str]:
+        """Every ``repository:<12 hex>`` tag present, i.e. every build this script made."""
+        r = self.run(
+            "image",
+            "ls",
+            "--format",
+            "{{.Repository}}:{{.Tag}}",
+            repository,
+            capture_output=True,
+            check=True,
+        )
+        return [t for t in r.stdout.split() if re.fullmatch(r"[^:]+:[0-9a-f]{12}", t)]
+
+    def prune(self, repository: str, keep: str) -> None:
+        """Untag/remove older hash tags of ``repository``; ones still in use stay."""
+        for old in self.hash_tags(repository):
+            if old != keep:
+                r = self.run("rmi", old, capture_output=True)
+                log(f"removed the older {old}" if r.returncode == 0 else f"kept {old}: in use")
+
 
 def check_reachable(url: str, what: str, hint: str) -> None:
     """Raise a BuildError naming ``what`` and ``hint`` when ``url`` does not answer."""
@@ -345,6 +365,8 @@ def run(args: argparse.Namespace) -> list[str]:
                 log(f"{image}: built {tag} in {time.monotonic() - start:.0f} s")
             docker.tag(tag, latest)
             log(f"{image}: {latest} -> {tag}")
+            if not args.keep_old:
+                docker.prune(tag.rsplit(":", 1)[0], keep=tag)
     return tags
 
 
@@ -386,6 +408,11 @@ def parser() -> argparse.ArgumentParser:
         "--print-tag",
         action="store_true",
         help="print the hash tag of each chosen image and build nothing",
+    )
+    p.add_argument(
+        "--keep-old",
+        action="store_true",
+        help="keep the images of older inputs (default: remove those no container uses)",
     )
     p.add_argument(
         "--quiet", action="store_true", help="show docker build output only when a build fails"
