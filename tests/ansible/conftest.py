@@ -95,7 +95,7 @@ class PlaybookRun:
 
 
 @dataclass
-class TestHost:
+class ConvergeHost:
     name: str
     image: str
     inventory: Path
@@ -176,7 +176,7 @@ def host_image(engine) -> str:
 
 
 @pytest.fixture(scope="session")
-def test_host(host_image: str, tmp_path_factory) -> Iterator[TestHost]:
+def test_host(host_image: str, tmp_path_factory) -> Iterator[ConvergeHost]:
     """A running systemd container, reachable by SSH, and the inventory that reaches it."""
     tmp = tmp_path_factory.mktemp("ansible")
     name = f"hdsstest-ansible-{secrets.token_hex(3)}"
@@ -207,7 +207,7 @@ def test_host(host_image: str, tmp_path_factory) -> Iterator[TestHost]:
     )
     inventory = tmp / "hosts.yml"
     inventory.write_text(json.dumps({"all": {"children": {
-        "hdss_hub": {"hosts": {TestHost.host: {
+        "hdss_hub": {"hosts": {ConvergeHost.host: {
             "ansible_host": "127.0.0.1",
             "ansible_port": ports["ssh"],
             "ansible_user": "root",
@@ -238,7 +238,7 @@ def test_host(host_image: str, tmp_path_factory) -> Iterator[TestHost]:
         not in ("0", "false") and _dataset_cli_present(),
         "hdss_logs_journal_max_use": "64M",
     }))
-    host = TestHost(name, host_image, inventory, vars_file, ports, network)
+    host = ConvergeHost(name, host_image, inventory, vars_file, ports, network)
     try:
         _wait_for_ssh(ports["ssh"], time.monotonic() + 60)
         yield host
@@ -258,7 +258,7 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture
-def diagnose_on_failure(request, test_host: TestHost) -> Iterator[None]:
+def diagnose_on_failure(request, test_host: ConvergeHost) -> Iterator[None]:
     yield
     rep = getattr(request.node, "rep_call", None)
     if rep is not None and rep.failed:

@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import VENV_BIN
 
-from .conftest import ANSIBLE_DIR, TestHost
+from .conftest import ANSIBLE_DIR, ConvergeHost
 
 pytestmark = [pytest.mark.ansible]
 
@@ -25,7 +25,7 @@ def test_ansible_lint_passes_offline():
 
 
 @pytest.mark.docker
-def test_converge_starts_the_hub_behind_the_tls_front(test_host: TestHost, diagnose_on_failure):
+def test_converge_starts_the_hub_behind_the_tls_front(test_host: ConvergeHost, diagnose_on_failure):
     run = test_host.playbook()
     assert run.returncode == 0, run.output[-6000:]
     assert test_host.exec("systemctl", "is-active", "hdss-hub").stdout.strip() == "active"
@@ -37,7 +37,7 @@ def test_converge_starts_the_hub_behind_the_tls_front(test_host: TestHost, diagn
 
 
 @pytest.mark.docker
-def test_converged_host_keeps_secrets_private_and_settings_valid(test_host: TestHost,
+def test_converged_host_keeps_secrets_private_and_settings_valid(test_host: ConvergeHost,
                                                                  diagnose_on_failure):
     modes = test_host.exec("stat", "-c", "%a %U %n", "/etc/hdss/hub.env",
                            "/etc/hdss/tls/hdss.key", "/var/lib/hdss/hub/secrets").stdout
@@ -54,14 +54,14 @@ def test_converged_host_keeps_secrets_private_and_settings_valid(test_host: Test
 
 
 @pytest.mark.docker
-def test_second_run_changes_nothing(test_host: TestHost, diagnose_on_failure):
+def test_second_run_changes_nothing(test_host: ConvergeHost, diagnose_on_failure):
     run = test_host.playbook()
     assert run.returncode == 0, run.output[-6000:]
     assert run.recap(test_host.host)["changed"] == 0, "\n".join(run.changed_tasks())
 
 
 @pytest.mark.docker
-def test_check_mode_run_changes_nothing(test_host: TestHost, diagnose_on_failure):
+def test_check_mode_run_changes_nothing(test_host: ConvergeHost, diagnose_on_failure):
     run = test_host.playbook("--check")
     assert run.returncode == 0, run.output[-6000:]
     assert run.recap(test_host.host)["changed"] == 0, "\n".join(run.changed_tasks())
@@ -74,7 +74,7 @@ def test_check_mode_run_changes_nothing(test_host: TestHost, diagnose_on_failure
      "hdss_datasets_min_free_mb"),
     ({"hdss_front_https_port": "https"}, "hdss_front_https_port"),
 ])
-def test_bad_input_stops_before_any_change(test_host: TestHost, extra, named):
+def test_bad_input_stops_before_any_change(test_host: ConvergeHost, extra, named):
     run = test_host.playbook("-e", json.dumps(extra))
     assert run.returncode != 0
     assert named in run.output, run.output[-3000:]
