@@ -1,0 +1,114 @@
+"""What the hub's home page shows, computed without a hub (hdss_hub.pages)."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from types import SimpleNamespace
+
+import pytest
+from traitlets.config import Config
+
+from hdss_hub.pages import TEMPLATES, apply_pages, dataset_rows, home_context, profile_rows
+from hdss_hub.settings import load_settings
+from tests.conftest import PROJECT_DIR
+
+
+def user(name: str, *groups: str):
+    return SimpleNamespace(name=name, groups=[SimpleNamespace(name=g) for g in groups])
+
+
+@pytest.fixture
+def settings(tmp_path):
+    s = copy.deepcopy(load_settings(None, PROJECT_DIR))
+    root = tmp_path / "synthetic"
+    version = root / "dk-registers" / "1.0.0"
+    version.mkdir(parents=True)
+    (version / "datapackage.json").write_text('{"title": "Synthetic registers"}')
+    (root / "dk-registers" / "current").symlink_to("1.0.0")
+    s["data"]["synthetic_root"] = str(root)
+    return s
+
+
+def test_datasets_with_their_mount_paths(settings):
+    rows, note = dataset_rows(settings["data"]["synthetic_root"])
+    assert rows == [
+        {
+            "name": "dk-registers",
+            "version": "1.0.0",
+            "mount_path": "/data/synthetic/dk-registers",
+            "access": "read-only",
+            "title": "Synthetic registers",
+        }
+    ]
+    assert note == ""
+
+
+def test_missing_data_root_is_a_note_not_an_error(tmp_path):
+    rows, note = dataset_rows(tmp_path / "nowhere")
+    assert rows == [] and "not available" in note
+
+
+def test_profiles_follow_groups(settings):
+    student = profile_rows(settings["profiles"], ["students"])
+    assert [p["name"] for p in student] == ["course"]
+    assert student[0]["limits"] == "1 CPU, 2G memory"
+    researcher = profile_rows(settings["profiles"], ["researchers"])
+    assert [p["name"] for p in researcher] == ["course", "research"]
+    assert profile_rows(settings["profiles"], ["nobody"]) == []
+
+
+def test_home_context_for_a_student(settings):
+    ctx = home_context(settings, user("anna", "students"))
+    assert ctx["user"] == "anna" and ctx["groups"] == ["students"]
+    assert [d["mount_path"] for d in ctx["datasets"]] == ["/data/synthetic/dk-registers"]
+    assert [p["name"] for p in ctx["profiles"]] == ["course"]
+    assert ctx["show_projects"] is False
+
+
+def test_home_context_without_a_user_is_empty(settings):
+    assert home_context(settings, None)["user"] is None
+
+
+@dataclass
+class FakePermission:
+    project_id: str
+    datasets: tuple
+    state: str
+    authority: str
+    reference: str
+    valid_until: datetime
+
+
+def test_researcher_sees_projects_when_the_ledger_is_on(settings):
+    settings["ledger"]["enabled"] = True
+    perm = FakePermission(
+        "p-diabetes", ("dk-registers",), "active", "Sundhedsdatastyrelsen", "FSEID-1",
+        datetime(2027, 1, 31, tzinfo=timezone.utc),
+    )
+    ctx = home_context(settings, user("rita", "researchers"), projects=lambda name: [perm])
+    assert ctx["show_projects"] and ctx["ledger_url"] == "/services/ledger/"
+    assert ctx["projects"][0]["datasets"] == "/data/restricted/dk-registers"
+    assert ctx["projects"][0]["valid_until"] == "2027-01-31"
+    student = home_context(settings, user("anna", "students"), projects=lambda name: [perm])
+    assert student["show_projects"] is False and student["projects"] == []
+
+
+def test_a_failing_ledger_does_not_break_the_home_page(settings):
+    settings["ledger"]["enabled"] = True
+
+    def broken(name):
+        raise RuntimeError("database is locked")
+
+    ctx = home_context(settings, user("rita", "researchers"), projects=broken)
+    assert ctx["projects"] == [] and "cannot be shown" in ctx["projects_note"]
+
+
+def test_apply_pages_sets_templates_and_a_callable(settings):
+    c = Config()
+    apply_pages(settings, c)
+    assert c.JupyterHub.template_paths == [str(TEMPLATES)]
+    assert (TEMPLATES / "home.html").is_file()
+    ctx = c.JupyterHub.template_vars["hdss"](user("anna", "students"))
+    assert ctx["user"] == "anna"
