@@ -1,0 +1,98 @@
+"""Every course notebook runs with papermill on a tiny dataset, and its result is sane.
+
+Each notebook ends with a cell whose value is a ``summary`` dict (and asserts of its own);
+the checks here read that dict from the executed notebook, so a notebook that "runs" but
+computes nonsense still fails. The same notebooks run unchanged on the restricted twin.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+from pathlib import Path
+
+import nbformat
+import papermill
+import pytest
+
+from tests.notebooks.conftest import NOTEBOOKS_DIR
+
+pytestmark = pytest.mark.slow
+
+NOTEBOOKS = sorted(p.name for p in NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
+
+
+def execute(name: str, data_root: Path, workdir: Path) -> dict:
+    """Run one notebook with papermill; return the summary dict of its last cell."""
+    out = workdir / name
+    papermill.execute_notebook(
+        str(NOTEBOOKS_DIR / name), str(out), cwd=str(workdir), kernel_name="python3",
+        parameters={"data_root": str(data_root), "size": "tiny"}, progress_bar=False,
+        execution_timeout=120,
+    )
+    nb = nbformat.read(out, as_version=4)
+    last = [c for c in nb.cells if c.cell_type == "code"][-1]
+    results = [o for o in last.outputs if o.get("output_type") == "execute_result"]
+    assert results, f"{name}: the last cell must show the summary dict"
+    return ast.literal_eval(results[-1]["data"]["text/plain"])
+
+
+def check_summary(name: str, s: dict, workdir: Path) -> None:
+    """What must be true of each notebook's result, whatever the seed."""
+    if name.startswith("01"):
+        assert s["persons"] > 100
+        assert 0 < s["deaths"] < s["persons"] and 0 <= s["emigrations"] < s["persons"]
+        assert 0 < s["person_years"] <= s["persons"] * 30
+    elif name.startswith("02"):
+        assert s["cases"] > 0 and s["person_years"] > 0
+        assert 0 < s["incidence_per_1000"] < 50  # Danish T2D incidence is ~2-10 per 1,000
+        assert s["cases_by_source"]["any"] == s["cases"]
+    elif name.startswith("03"):
+        assert s["mi_patients"] > 0 and s["cancer_patients"] > 0
+        for group in ("mi", "cancer"):
+            assert s[f"{group}_monotone"] and 0 <= s[f"{group}_survival_1y"] <= 1
+        assert s["censored_at_emigration"] >= 0
+    elif name.startswith("04"):
+        assert s["new_users"] > 0
+        assert s["fills_in_washout"] == 0
+        assert 0 <= s["persistent_1y"] <= 1 and s["persistence_monotone"]
+    elif name.startswith("05"):
+        assert s["persons"] > 0 and 0 <= s["mean_cci"] < 10 and s["max_cci"] <= 37
+        assert s["diagnoses_outside_window"] == 0 and s["lpr3_only_persons"] >= 0
+    elif name.startswith("06"):
+        path = workdir / s["exported"]
+        rows = list(csv.DictReader(path.open()))
+        assert rows, "the exported table is empty"
+        cells = [v for r in rows for k, v in r.items() if k not in s["label_columns"]]
+        assert not any(v.strip() in {"1", "2", "3", "4"} for v in cells)
+        assert any(v == "<5" for v in cells) == (s["suppressed_cells"] > 0)
+        assert not any(k.lower() == "pnr" for k in rows[0])
+    else:
+        pytest.fail(f"no check written for {name}")
+
+
+def test_notebooks_found():
+    assert [n[:2] for n in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06"]
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_on_synthetic(name: str, synthetic_root: Path, tmp_path: Path):
+    check_summary(name, execute(name, synthetic_root, tmp_path), tmp_path)
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_unchanged_on_restricted_twin(name: str, restricted_root: Path,
+                                               tmp_path: Path):
+    check_summary(name, execute(name, restricted_root, tmp_path), tmp_path)
+
+
+def test_notebooks_are_stored_without_outputs():
+    """Course notebooks are committed clean: students start from empty outputs."""
+    for name in NOTEBOOKS:
+        nb = nbformat.read(NOTEBOOKS_DIR / name, as_version=4)
+        nbformat.validate(nb)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert all(not c.outputs and c.execution_count is None for c in code), name
+        tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+        assert len(tagged) == 1, f"{name}: one cell tagged 'parameters'"
+        assert "data_root" in tagged[0].source and "size" in tagged[0].source
