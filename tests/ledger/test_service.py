@@ -131,7 +131,10 @@ def test_duplicate_reference_and_malformed_bodies(service, permission):
     assert junk.status_code == 400 and "not valid JSON" in junk.json()["message"]
     arr = requests.post(f"{service.api}/permissions", json=[1, 2], headers=as_user("steve"),
                         timeout=10)
-    assert arr.status_code == 422
+    assert arr.status_code == 422 and "JSON object" in arr.json()["message"]
+    text = requests.post(f"{service.api}/permissions/1/revoke", json="because",
+                         headers=as_user("steve"), timeout=10)
+    assert text.status_code == 422 and service.ledger.get(1).state == "active"
     huge = requests.get(f"{service.api}/permissions/99999999999", headers=as_user("steve"),
                         timeout=10)
     assert huge.status_code == 404 and huge.json()["message"]

@@ -128,11 +128,15 @@ class ApiBase(Base):
         self.set_status(status)
         self.finish(json.dumps(data))
 
-    def body(self) -> Any:
+    def body(self) -> dict[str, Any]:
         try:
-            return json.loads(self.request.body or b"null")
+            data = json.loads(self.request.body or b"null")
         except (ValueError, UnicodeDecodeError):
             raise web.HTTPError(400, "the request body is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise web.HTTPError(422, f"the request body must be a JSON object, not "
+                                     f"{type(data).__name__}")
+        return data
 
     def int_arg(self, name: str, low: int, high: int) -> int | None:
         raw = self.get_query_argument(name, None)
