@@ -16,14 +16,14 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 PG_BIN = Path(os.environ.get("HDSS_PG_BIN", "/usr/lib/postgresql/15/bin"))
-START = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
+START = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 RESTRICTED = ("lpr_adm", "lmdb", "dod")
 
 

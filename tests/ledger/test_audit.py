@@ -9,7 +9,6 @@ from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
-
 from hdss_hub.audit import AuditLog
 from hdss_hub.audit.cli import main as audit_cli
 

@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from hdss_hub.ledger import Ledger
 from hdss_hub.ledger.web import ServiceContext, make_app
 

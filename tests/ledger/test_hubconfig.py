@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from traitlets.config import Config
-
 from hdss_hub.ledger.hubconfig import apply_ledger, ledger_roles, ledger_services
+from traitlets.config import Config
 
 SETTINGS = {"hub": {"state_dir": "/srv/hdss/state"}, "data": {"restricted_root": "/srv/r"},
             "ledger": {"enabled": True, "port": 8091, "steward_group": "dm",

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
-
 from hdss_hub.ledger import Conflict, InvalidRequest, Ledger, NotFound
 
 
@@ -46,15 +45,15 @@ def test_active_permission_follows_the_clock(ledger, permission, clock):
                           members=["alice", "bob"]), steward="steve")
     assert ledger.active_permission("alice", "diab-2026") is None  # not yet valid
     assert "starts on 2026-12-01" in ledger.why_not("alice", "diab-2026")
-    clock.now = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    clock.now = datetime(2026, 12, 1, tzinfo=UTC)
     p = ledger.active_permission("alice", "diab-2026")
     assert p is not None and p.datasets == ("lpr_adm",)
-    assert p.valid_until == datetime(2027, 1, 1, tzinfo=timezone.utc)
+    assert p.valid_until == datetime(2027, 1, 1, tzinfo=UTC)
     assert [q.project_id for q in ledger.projects_for("bob")] == ["diab-2026"]
     assert ledger.active_permission("carol", "diab-2026") is None
     assert "not a member" in ledger.why_not("carol", "diab-2026")
     assert ledger.active_permission("alice", "other-project") is None
-    clock.now = datetime(2027, 1, 1, tzinfo=timezone.utc)  # valid_until is exclusive
+    clock.now = datetime(2027, 1, 1, tzinfo=UTC)  # valid_until is exclusive
     assert ledger.active_permission("alice", "diab-2026") is None
     assert ledger.list()[0].state == "expired"
     assert ledger.projects_for("bob") == []
@@ -77,7 +76,7 @@ def test_revoked_permission_is_not_active(ledger, permission):
 
 def test_amend_can_extend_an_expired_permission(ledger, permission, clock):
     p = ledger.log(permission(valid_until="2026-12-01T00:00:00Z"), steward="steve")
-    clock.now = datetime(2026, 12, 2, tzinfo=timezone.utc)
+    clock.now = datetime(2026, 12, 2, tzinfo=UTC)
     assert ledger.active_permission("alice", "diab-2026") is None
     ledger.amend(p.id, {"reason": "extension FSEID-00001234-2",
                         "valid_until": "2027-06-01T00:00:00Z"}, steward="steve")

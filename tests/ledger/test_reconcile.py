@@ -7,12 +7,11 @@ import json
 
 import pytest
 import requests
-from tornado import web
-
 from hdss_hub.ledger import Ledger
 from hdss_hub.ledger.hubapi import HubAPI
 from hdss_hub.ledger.reconcile import reconcile_once
 from hdss_hub.ledger.web import ServiceContext, make_app
+from tornado import web
 
 from .helpers import ServerThread
 

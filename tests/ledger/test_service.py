@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 import requests
 import sqlalchemy as sa
-
 from hdss_hub.ledger import Ledger
 from hdss_hub.ledger.web import ServiceContext, make_app
 

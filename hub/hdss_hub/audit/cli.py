@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -31,7 +31,7 @@ def _since(text: str) -> int | datetime:
         raise argparse.ArgumentTypeError(
             f"--since {text!r}: give an entry number or an ISO time such as 2026-11-01T00:00Z"
         ) from None
-    return ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
 
 
 def _anchor(text: str) -> tuple[int, str]:

@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import IO, Any
 
 import sqlalchemy as sa
@@ -49,18 +49,18 @@ entries = sa.Table(
 
 def utcnow() -> datetime:
     """Timezone-aware now; a standalone function so tests can replace the clock."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def format_ts(ts: datetime) -> str:
     """The one textual form of a timestamp that goes into the hash (UTC, microseconds)."""
     if ts.tzinfo is None:
         raise ValueError("audit timestamps must be timezone-aware; the clock returned a naive one")
-    return ts.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def parse_ts(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
 def canonical_json(value: Any) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from hdss_registers.catalog import CatalogError, Sensitivity, scan
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -21,7 +22,6 @@ from sqlalchemy.orm import Session
 from hdss_hub.audit import AuditLog
 from hdss_hub.audit.db import lock_chain, make_engine, upgrade
 from hdss_hub.audit.log import utcnow
-from hdss_registers.catalog import CatalogError, Sensitivity, scan
 
 from .errors import Conflict, InvalidRequest, NotFound
 from .models import DatasetRow, MemberRow, PermissionRow

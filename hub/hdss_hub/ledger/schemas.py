@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated
 
 from pydantic import (
@@ -26,8 +26,8 @@ REFERENCE_RE = r"^[A-Za-z0-9][A-Za-z0-9 ./_:#-]{0,99}$"
 # tabs allowed in longer text).
 LINE_RE = r"^[^\x00-\x1f\x7f]+$"
 TEXT_RE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+$"
-EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
-LATEST = datetime(2200, 1, 1, tzinfo=timezone.utc)
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 
 def _encodable(value: str) -> str:
@@ -40,7 +40,7 @@ def _encodable(value: str) -> str:
 
 def _in_range(value: datetime) -> datetime:
     try:
-        utc = value.astimezone(timezone.utc)
+        utc = value.astimezone(UTC)
     except OverflowError:
         raise ValueError("date is out of range") from None
     if not EARLIEST <= utc < LATEST:
