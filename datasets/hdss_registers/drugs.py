@@ -131,7 +131,7 @@ def build_lmdb(t) -> dict:
     who2, atc2, day2, apk2 = _acute(t, rng)
     who, atc, day, apk = (np.concatenate(x) for x in ((who1, who2), (atc1, atc2),
                                                        (day1, day2), (apk1, apk2)))
-    order = np.lexsort((atc, day, who))
+    order = np.argsort((who << 28) | (day << 8) | atc, kind="stable")
     who, atc, day, apk = who[order], atc[order], day[order], apk[order]
     A = C.ATC
     return {"lmdb": (table("lmdb", {

@@ -27,6 +27,17 @@ def interp(knots: tuple[list, list], x: np.ndarray) -> np.ndarray:
     return np.interp(x, knots[0], knots[1])
 
 
+_CURVES: dict[int, np.ndarray] = {}
+
+
+def curve(knots: tuple[list, list], age_ix: np.ndarray) -> np.ndarray:
+    """An age curve read at whole years of age (``age_ix`` = floor(age), 0-120)."""
+    table = _CURVES.get(id(knots))
+    if table is None:
+        table = _CURVES[id(knots)] = np.interp(np.arange(121) + 0.5, knots[0], knots[1])
+    return table[age_ix]
+
+
 @dataclass
 class Events:
     """Days on which something happened to a person: ``who`` indexes the chunk's persons."""
@@ -45,7 +56,8 @@ class Events:
             e = np.zeros(0, dtype=np.int64)
             return e, e.copy(), np.zeros(0, dtype=np.int16)
         who, day, kind = (np.concatenate(x) for x in (self.who, self.day, self.kind))
-        order = np.lexsort((kind, day, who))
+        # one int64 key (who, day, kind): person < 2^20, day < 2^20 (~4840 AD), kind < 2^8
+        order = np.argsort((who << 28) | (day.astype(np.int64) << 8) | kind, kind="stable")
         return who[order], day[order].astype(np.int64), kind[order]
 
 
@@ -173,6 +185,7 @@ def simulate(rng: np.random.Generator, n: int, first_id: int) -> Chunk:
             continue
         s = np.maximum(entry[w], y0)
         age = (s - birth[w]) / DPY
+        ai = np.clip(age, 0, 120).astype(np.intp)
         m = male[w]
 
         # Death and emigration, competing; diabetes and cancer raise mortality.
@@ -186,7 +199,7 @@ def simulate(rng: np.random.Generator, n: int, first_id: int) -> Chunk:
         recent = (cd < s) & (s - cd < 5 * DPY)
         site_hr = np.array([c[3] for c in P.CANCERS.values()])
         mu *= np.where(recent, site_hr[np.maximum(ch.cancer[w], 0)], 1.0)
-        emig = interp(P.EMIGRATION_AGE, age)
+        emig = curve(P.EMIGRATION_AGE, ai)
         imm = origin[w] == 2
         emig[imm] = interp(P.EMIGRATION_IMMIGRANT, (s[imm] - entry[w][imm]) / DPY)
         d_day = _exp_day(rng, mu, s)
@@ -199,15 +212,15 @@ def simulate(rng: np.random.Generator, n: int, first_id: int) -> Chunk:
         ch.last[w[left]] = e_day[left] - 1
         hi = np.minimum(y1, ch.last[w] + 1)  # events happen on days [s, hi)
         ok = hi > s
-        w, s, hi, age, m = w[ok], s[ok], hi[ok], age[ok], m[ok]
+        w, s, hi, age, ai, m = w[ok], s[ok], hi[ok], age[ok], ai[ok], m[ok]
 
         # Diabetes onset (one type per person) and cancer (the first one only).
         trend = np.interp(year, *P.T2D_TREND)
         free = (t2d[w] == NEVER) & (t1d[w] == NEVER)
-        h2 = interp(P.T2D_INCIDENCE_AGE, age) / 1000 * trend
+        h2 = curve(P.T2D_INCIDENCE_AGE, ai) / 1000 * trend
         h2 *= np.where(m, 1.0, P.T2D_FEMALE_RR) * np.where(origin[w] == 2,
                                                             P.T2D_IMMIGRANT_RR, 1.0)
-        h1 = interp(P.T1D_INCIDENCE_AGE, age) / 1e5
+        h1 = curve(P.T1D_INCIDENCE_AGE, ai) / 1e5
         on2 = _exp_day(rng, np.where(free, h2, 0), s)
         on1 = _exp_day(rng, np.where(free, h1, 0), s)
         first1 = on1 < on2
@@ -217,7 +230,7 @@ def simulate(rng: np.random.Generator, n: int, first_id: int) -> Chunk:
 
         for j, (rate, csex, shape, _) in enumerate(P.CANCERS.values()):
             ok_sex = np.ones(len(w), bool) if not csex else (m if csex == "M" else ~m)
-            cancer_rate = rate / 1e5 * interp(shape, age) * ok_sex
+            cancer_rate = rate / 1e5 * curve(shape, ai) * ok_sex
             cday = _exp_day(rng, np.where(ch.cancer[w] < 0, cancer_rate, 0), s)
             new = cday < hi
             ch.cancer[w[new]] = j
@@ -227,7 +240,7 @@ def simulate(rng: np.random.Generator, n: int, first_id: int) -> Chunk:
         first = ~started[w]
         started[w] = True
         for g, (knots, gsex, stop) in enumerate(P.CHRONIC_DRUGS.values()):
-            lam = interp(knots, age)
+            lam = curve(knots, ai)
             if gsex:
                 lam = lam * (m if gsex == "M" else ~m)
             cur = on[w, g]
@@ -248,12 +261,12 @@ def simulate(rng: np.random.Generator, n: int, first_id: int) -> Chunk:
         # Days of contacts, acute prescriptions and laboratory samples.
         diab = (t2d[w] < hi) | (t1d[w] < hi)
         cancer_now = (ch.cancer_day[w] < hi) & (hi - ch.cancer_day[w] < 3 * DPY)
-        rate = interp(P.CONTACT_RATE_AGE, age) * frailty[w]
+        rate = curve(P.CONTACT_RATE_AGE, ai) * frailty[w]
         rate *= np.where(diab, P.CONTACT_RR["diabetes"], 1.0)
         rate *= np.where(cancer_now, P.CONTACT_RR["cancer"], 1.0)
         _poisson_events(rng, ch.contacts, w, s, hi, rate, 0)
         for g, knots in enumerate(P.ACUTE_DRUGS.values()):
-            _poisson_events(rng, ch.acute, w, s, hi, interp(knots, age), g)
+            _poisson_events(rng, ch.acute, w, s, hi, curve(knots, ai), g)
         if y0 >= P.LAB_START:
             screen = np.where(age >= 30, P.HBA1C_TESTS["no_diabetes"], 0.02)
             screen = screen * (1.8 if year >= 2012 else 1.0)

@@ -46,9 +46,12 @@ def pnr_strings(gid: np.ndarray, key: int, prefix: bytes) -> pa.Array:
     return pa.array(digits.view("S10").ravel()).cast(pa.string())
 
 
-def take(vocab: list[str] | tuple[str, ...], idx: np.ndarray) -> pa.Array:
-    """Strings ``vocab[idx]`` built in Arrow (fast for millions of rows)."""
-    return pc.take(pa.array(list(vocab), pa.string()), pa.array(idx.astype(np.int32)))
+def take(vocab, idx: np.ndarray) -> pa.Array:
+    """Strings ``vocab[idx]`` as a dictionary array: no string copies, and Parquet writes
+    the dictionary page directly (readers see plain strings)."""
+    if not isinstance(vocab, pa.Array):
+        vocab = pa.array(list(vocab), pa.string())
+    return pa.DictionaryArray.from_arrays(pa.array(idx.astype(np.int32)), vocab)
 
 
 def dates(days: np.ndarray) -> pa.Array:
@@ -59,10 +62,21 @@ def year_of(days: np.ndarray) -> np.ndarray:
     return days.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
 
 
+def _column(values, typ: pa.DataType) -> pa.Array:
+    if isinstance(values, pa.DictionaryArray):
+        return values
+    if isinstance(values, pa.Array):
+        return values if values.type == typ else values.cast(typ)
+    return pa.array(values, typ)
+
+
 def table(name: str, cols: dict) -> pa.Table:
-    schema = BY_NAME[name].arrow_schema
-    return pa.Table.from_arrays([pa.array(cols[f.name], f.type) if not isinstance(
-        cols[f.name], pa.Array) else cols[f.name].cast(f.type) for f in schema], schema=schema)
+    """An Arrow table in the schema's column order; string columns may be dictionaries."""
+    spec = BY_NAME[name].arrow_schema
+    arrays = [_column(cols[f.name], f.type) for f in spec]
+    fields = [pa.field(f.name, a.type, nullable=f.nullable) for f, a in zip(spec, arrays,
+                                                                            strict=True)]
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
 class ChunkTables:
@@ -74,7 +88,7 @@ class ChunkTables:
         self.out: Built = {}
 
     def pnr_of(self, who: np.ndarray) -> pa.Array:
-        return pc.take(self.pnr, pa.array(who))
+        return take(self.pnr, who)
 
     def age_at(self, who: np.ndarray, days: np.ndarray) -> np.ndarray:
         return (days - self.ch.birth[who]) / DPY
