@@ -90,30 +90,44 @@ def default_root() -> Path:
     return Path(os.environ.get(ENV_ROOT) or DEFAULT_ROOT)
 
 
+def _manifest_name(version_dir: Path) -> str | None:
+    try:
+        return json.loads((version_dir / MANIFEST).read_text()).get("name")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _subdirs(path: Path) -> list[Path]:
+    try:
+        return sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
+    except OSError:
+        return []
+
+
+def _preferred_first(paths: list[Path]) -> list[Path]:
+    return sorted(paths, key=lambda p: (p.name != PREFERRED, p.name))
+
+
 def _version_of(dataset_dir: Path) -> Path | None:
     """The version to read in a dataset directory: ``current``, else the newest."""
     link = dataset_dir / CURRENT
     if (link / MANIFEST).is_file():
         return link.resolve()
-    versions = sorted(p for p in _subdirs(dataset_dir) if (p / MANIFEST).is_file())
+    versions = [p for p in _subdirs(dataset_dir) if (p / MANIFEST).is_file()]
     return versions[-1] if versions else None
-
-
-def _subdirs(path: Path) -> list[Path]:
-    try:
-        return [p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")]
-    except OSError:
-        return []
 
 
 def find_dataset(root: str | os.PathLike | None = None) -> Path:
     """The version directory (holding ``datapackage.json``) that ``root`` points to.
 
-    Raises :class:`DatasetNotFoundError` naming every place it looked.
+    ``root`` may be a version directory, a dataset directory (its ``current`` link, else
+    its newest version), or a folder of datasets: the publication root on the host, or
+    ``/data/synthetic`` in a container, where each dataset is mounted as one version
+    (``dk-registers`` first, else the first by name). Raises :class:`DatasetNotFoundError`
+    naming the places it looked.
     """
     given = Path(root) if root is not None else default_root()
     base = given.expanduser()
-    looked = [base / MANIFEST, base / CURRENT / MANIFEST]
     if not base.is_dir():
         how = "" if root is not None else f" (the default; set {ENV_ROOT} or pass root=)"
         raise DatasetNotFoundError(
@@ -123,11 +137,16 @@ def find_dataset(root: str | os.PathLike | None = None) -> Path:
         )
     if (base / MANIFEST).is_file():
         return base.resolve()
-    found = _version_of(base)
-    if found is not None:
-        return found
-    datasets = sorted(_subdirs(base), key=lambda p: (p.name != PREFERRED, p.name))
-    for candidate in datasets:
+    if (base / CURRENT / MANIFEST).is_file():
+        return (base / CURRENT).resolve()
+    subdirs = _subdirs(base)
+    with_manifest = [p for p in subdirs if (p / MANIFEST).is_file()]
+    if with_manifest:
+        if all(_manifest_name(p) == base.name for p in with_manifest):
+            return with_manifest[-1].resolve()  # versions of one dataset: the newest
+        return _preferred_first(with_manifest)[0].resolve()  # mounted datasets
+    looked = [base / MANIFEST, base / CURRENT / MANIFEST]
+    for candidate in _preferred_first(subdirs):
         looked.append(candidate / CURRENT / MANIFEST)
         found = _version_of(candidate)
         if found is not None:

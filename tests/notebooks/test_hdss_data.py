@@ -140,3 +140,21 @@ def test_missing_table_files_named(root: Path):
 def test_unknown_table_lists_known(root: Path):
     with pytest.raises(hdss_data.MissingTableError, match="it lists: bef, dod"):
         hdss_data.open_dataset(root, tables=["lmdb"])
+
+
+def test_container_mounts_prefer_dk_registers(tmp_path: Path):
+    """In a container /data/synthetic/<name> is one version: dk-registers wins, by name."""
+    for name in ("a-course-extract", "dk-registers"):
+        vdir = publish(tmp_path / "build", name=name)
+        vdir.rename(tmp_path / name)
+    assert find_dataset(tmp_path) == (tmp_path / "dk-registers").resolve()
+    (tmp_path / "dk-registers/datapackage.json").unlink()
+    assert find_dataset(tmp_path) == (tmp_path / "a-course-extract").resolve()
+
+
+def test_dataset_dir_without_current_uses_newest_version(tmp_path: Path):
+    publish(tmp_path, version="v1")
+    (tmp_path / "dk-registers/current").unlink()
+    publish(tmp_path / "other", version="v2")
+    (tmp_path / "other/dk-registers/v2").rename(tmp_path / "dk-registers/v2")
+    assert find_dataset(tmp_path / "dk-registers") == (tmp_path / "dk-registers/v2").resolve()

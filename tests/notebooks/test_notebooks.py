@@ -106,3 +106,33 @@ def test_twin_is_restricted(synthetic_root: Path, restricted_root: Path):
     synthetic, restricted = hdss_data.load(synthetic_root), hdss_data.load(restricted_root)
     assert (synthetic.sensitivity, restricted.sensitivity) == ("synthetic", "restricted")
     assert set(synthetic.tables) == set(restricted.tables)
+
+
+def test_helper_opens_every_table_of_a_real_dataset(synthetic_root: Path):
+    """Every table in the generator's manifest opens, with the row count it records."""
+    import hdss_data
+
+    dataset = hdss_data.load(synthetic_root)
+    con = hdss_data.open_dataset(synthetic_root)
+    frames = hdss_data.lazy_frames(synthetic_root)
+    assert {"bef", "dod", "vnds", "lpr_adm", "lpr_a_kontakt", "lmdb",
+            "lab_dm_forsker"} <= set(dataset.tables)
+    for name, info in dataset.tables.items():
+        n = con.execute(f'select count(*) from "{name}"').fetchall()[0][0]
+        assert info.rows is None or n == info.rows, name
+        assert [f["name"] for f in info.fields] == frames[name].collect_schema().names(), name
+
+
+def test_helper_names_a_missing_table_of_a_real_dataset(synthetic_root: Path, tmp_path: Path):
+    import shutil
+
+    import hdss_data
+
+    copy = tmp_path / "dk-registers"
+    shutil.copytree(hdss_data.find_dataset(synthetic_root), copy)
+    for p in [copy, *copy.rglob("*")]:
+        p.chmod(0o755 if p.is_dir() else 0o644)
+    victim = hdss_data.load(copy).table("lmdb").files[3]
+    victim.unlink()
+    with pytest.raises(hdss_data.MissingTableError, match=rf"'lmdb'.*{victim.name}"):
+        hdss_data.open_dataset(copy)
