@@ -49,8 +49,8 @@ IMMIGRATIONS = np.array([63, 54, 50, 51, 50, 52, 55, 52, 49, 49, 53, 57, 65, 58,
 IMMIGRANT_AGE = ([0, 10, 18, 22, 28, 35, 45, 60, 80], [2, 2, 3, 9, 10, 6, 2.5, 0.6, 0.1])
 
 # dst-dod: Gompertz fit to Danish life tables around 2020, mu(a) = A exp(B a) + C.
-GOMPERTZ = {1: (3.15e-5, 0.0936), 2: (1.84e-5, 0.0950)}
-MAKEHAM = 2.0e-4
+GOMPERTZ = {1: (2.0e-5, 0.0936), 2: (1.25e-5, 0.0950)}  # baseline; disease HRs add the rest
+MAKEHAM = 1.0e-4
 INFANT_MORTALITY = 0.0035  # extra hazard in the first year of life
 MORTALITY_TREND = -0.02  # log hazard change per calendar year (life expectancy rose)
 MORTALITY_REF_YEAR = 2020
@@ -86,18 +86,18 @@ HBA1C_TESTS = {"no_diabetes": 0.12, "diabetes": 2.6}  # tests per person-year ag
 # years after diagnosis (hazard ratio).
 CANCERS = {
     "breast": (180, "F", ([0, 25, 40, 50, 60, 70, 80, 100], [0, .05, .8, 1.5, 2.2, 2.3, 2.0,
-                                                            1.8]), 2.0),
+                                                            1.8]), 3.0),
     "prostate": (160, "M", ([0, 45, 55, 65, 75, 85, 100], [0, .05, 1.0, 3.2, 4.2, 4.0, 3.5]),
-                 1.8),
+                 3.0),
     "colorectal": (60, "", ([0, 30, 45, 55, 65, 75, 85, 100], [0, .03, .3, 1.0, 2.4, 3.8,
-                                                               4.2, 4.0]), 4.0),
+                                                               4.2, 4.0]), 8.0),
     "rectum": (28, "", ([0, 30, 45, 55, 65, 75, 85, 100], [0, .03, .3, 1.0, 2.4, 3.6, 3.8,
-                                                           3.5]), 3.5),
+                                                           3.5]), 7.0),
     "lung": (82, "", ([0, 35, 45, 55, 65, 75, 85, 100], [0, .02, .3, 1.2, 3.0, 4.0, 3.5, 3.0]),
-             12.0),
-    "melanoma": (42, "", ([0, 15, 30, 45, 60, 75, 100], [0, .1, .7, 1.2, 1.8, 2.2, 2.2]), 1.5),
-    "bladder": (34, "", ([0, 40, 55, 65, 75, 85, 100], [0, .1, 1.0, 2.5, 4.5, 5.5, 5.5]), 2.5),
-    "cervix": (12, "F", ([0, 20, 30, 40, 50, 70, 100], [0, .3, 1.5, 1.5, 1.1, 1.0, 1.0]), 2.0),
+             30.0),
+    "melanoma": (42, "", ([0, 15, 30, 45, 60, 75, 100], [0, .1, .7, 1.2, 1.8, 2.2, 2.2]), 2.0),
+    "bladder": (34, "", ([0, 40, 55, 65, 75, 85, 100], [0, .1, 1.0, 2.5, 4.5, 5.5, 5.5]), 5.0),
+    "cervix": (12, "F", ([0, 20, 30, 40, 50, 70, 100], [0, .3, 1.5, 1.5, 1.1, 1.0, 1.0]), 4.0),
 }
 
 # esundhed-lpr, schmidt-2015: hospital contacts (admissions, outpatient courses and

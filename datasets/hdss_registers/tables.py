@@ -50,7 +50,14 @@ def take(vocab, idx: np.ndarray) -> pa.Array:
     """Strings ``vocab[idx]`` as a dictionary array: no string copies, and Parquet writes
     the dictionary page directly (readers see plain strings)."""
     if not isinstance(vocab, pa.Array):
-        vocab = pa.array(list(vocab), pa.string())
+        # A dictionary must not repeat a value: Parquet then falls back to an encoding
+        # whose bytes were seen to differ between runs (same values, different files).
+        values = list(vocab)
+        unique = list(dict.fromkeys(values))
+        if len(unique) < len(values):
+            pos = {v: i for i, v in enumerate(unique)}
+            idx = np.array([pos[v] for v in values], dtype=np.int32)[idx]
+        vocab = pa.array(unique, pa.string())
     return pa.DictionaryArray.from_arrays(pa.array(idx.astype(np.int32)), vocab)
 
 
@@ -107,7 +114,7 @@ class ChunkTables:
     # -- population ---------------------------------------------------------------------
     def person(self) -> None:
         ch = self.ch
-        status = np.choose(ch.exit_kind, [0, 2, 1])
+        status = ch.exit_kind  # 0 resident, 1 died, 2 emigrated
         when = np.where(ch.exit_kind == 1, ch.last, np.where(ch.exit_kind == 2, ch.last + 1,
                         np.where(ch.origin == 2, ch.entry, ch.birth)))
         self.out["t_person"] = (table("t_person", {
