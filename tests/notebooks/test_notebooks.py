@@ -14,6 +14,7 @@ from pathlib import Path
 import nbformat
 import papermill
 import pytest
+import zmq
 
 from tests.notebooks.conftest import NOTEBOOKS_DIR
 
@@ -22,14 +23,22 @@ pytestmark = pytest.mark.slow
 NOTEBOOKS = sorted(p.name for p in NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
 
 
-def execute(name: str, data_root: Path, workdir: Path) -> dict:
+def execute(name: str, data_root: Path | None, workdir: Path, **parameters) -> dict:
     """Run one notebook with papermill; return the summary dict of its last cell."""
     out = workdir / name
-    papermill.execute_notebook(
-        str(NOTEBOOKS_DIR / name), str(out), cwd=str(workdir), kernel_name="python3",
-        parameters={"data_root": str(data_root), "size": "tiny"}, progress_bar=False,
-        execution_timeout=120,
-    )
+    if data_root is not None:
+        parameters["data_root"] = str(data_root)
+    for attempt in (1, 2):
+        try:
+            papermill.execute_notebook(
+                str(NOTEBOOKS_DIR / name), str(out), cwd=str(workdir), kernel_name="python3",
+                parameters={"size": "tiny", **parameters}, progress_bar=False,
+                execution_timeout=120,
+            )
+            break
+        except zmq.error.ZMQError:  # a kernel port taken by another process between pick and bind
+            if attempt == 2:
+                raise
     nb = nbformat.read(out, as_version=4)
     last = [c for c in nb.cells if c.cell_type == "code"][-1]
     results = [o for o in last.outputs if o.get("output_type") == "execute_result"]
@@ -136,3 +145,11 @@ def test_helper_names_a_missing_table_of_a_real_dataset(synthetic_root: Path, tm
     victim.unlink()
     with pytest.raises(hdss_data.MissingTableError, match=rf"'lmdb'.*{victim.name}"):
         hdss_data.open_dataset(copy)
+
+
+def test_notebook_finds_data_through_the_environment(synthetic_root: Path, tmp_path: Path,
+                                                     monkeypatch):
+    """As in a container: no data_root, only HDSS_DATA_ROOT (and another drug to study)."""
+    monkeypatch.setenv("HDSS_DATA_ROOT", str(synthetic_root))
+    summary = execute("04_drug_utilisation.ipynb", None, tmp_path, atc="C10AA01")
+    check_summary("04_drug_utilisation.ipynb", summary, tmp_path)
