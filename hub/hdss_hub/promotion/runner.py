@@ -1,0 +1,102 @@
+"""Run promoted notebooks with papermill in a container under the secure profile's policy.
+
+The container: the image recorded at the snapshot (by id, so an image rebuilt since cannot
+slip in), the project workspace at /home/jovyan, the permitted restricted dataset
+read-only at /data/restricted/<name>, no network at all (stricter than the secure
+servers' internal network: a batch run needs no hub), uid 1000, every capability dropped,
+no-new-privileges, a pids limit, CPU and memory limits, and a wall-clock limit after which
+it is killed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+import docker
+from requests.exceptions import ConnectionError as RequestsConnectionError
+from requests.exceptions import ReadTimeout
+
+from hdss_spawner.policy import NON_ROOT_USER, hardened_host_config
+
+from .workspace import HOME
+
+log = logging.getLogger(__name__)
+MAX_LOG = 200_000
+
+
+@dataclass
+class RunSpec:
+    name: str  # container name
+    image_id: str
+    project_volume: str
+    binds: dict[str, str]  # host path -> mount path (read-only)
+    notebooks: list[str]  # relative to the code folder
+    code_dir: str  # relative to /home/jovyan
+    outbox_dir: str  # relative to /home/jovyan
+    data_root: str
+    timeout_seconds: int
+    mem_limit: str = "2g"
+    cpus: float = 1.0
+    pids_limit: int = 512
+
+
+@dataclass
+class RunResult:
+    outcome: str  # "succeeded", "failed" or "timed-out"
+    exit_code: int | None
+    log: str
+
+
+def papermill_script(spec: RunSpec) -> str:
+    """The shell script the container runs: each notebook in turn, stop at the first failure."""
+    lines = ["set -e"]
+    for nb in spec.notebooks:
+        src = f"{HOME}/{spec.code_dir}/{nb}"
+        out = f"{HOME}/{spec.outbox_dir}/{PurePosixPath(nb).name}"
+        cwd = f"{HOME}/{spec.code_dir}/{PurePosixPath(nb).parent}".rstrip("/.")
+        lines.append(f"echo '== papermill {nb}'")
+        lines.append(
+            "/opt/venv/bin/python -m papermill --log-output --no-progress-bar "
+            f"--cwd '{cwd}' '{src}' '{out}' -p data_root '{spec.data_root}' "
+            f"-p output_dir '{HOME}/{spec.outbox_dir}'")
+    return "\n".join(lines)
+
+
+def run(client: docker.DockerClient, spec: RunSpec,
+        progress: Callable[[str], None] | None = None) -> RunResult:
+    host = hardened_host_config({}, spec.pids_limit)
+    container = client.containers.create(
+        spec.image_id, ["sh", "-c", papermill_script(spec)], entrypoint=[], name=spec.name,
+        user=NON_ROOT_USER, working_dir=HOME, network_mode="none",
+        environment={"HOME": HOME, "HDSS_DATA_ROOT": spec.data_root, "PYTHONUNBUFFERED": "1"},
+        volumes={spec.project_volume: {"bind": HOME, "mode": "rw"},
+                 **{src: {"bind": dst, "mode": "ro"} for src, dst in spec.binds.items()}},
+        mem_limit=spec.mem_limit, nano_cpus=int(spec.cpus * 1e9),
+        labels={"hdss.promotion": "run"}, **host)
+    try:
+        container.start()
+        deadline = time.monotonic() + spec.timeout_seconds
+        outcome, code = "timed-out", None
+        while time.monotonic() < deadline:
+            try:
+                status = container.wait(timeout=min(5, max(1, deadline - time.monotonic())))
+                code = status.get("StatusCode")
+                outcome = "succeeded" if code == 0 else "failed"
+                break
+            except (ReadTimeout, RequestsConnectionError):
+                if progress:
+                    progress(container.logs(tail=200).decode(errors="replace")[-MAX_LOG:])
+        if outcome == "timed-out":
+            container.kill()
+        text = container.logs().decode(errors="replace")
+        if len(text) > MAX_LOG:
+            text = "[... earlier lines cut ...]\n" + text[-MAX_LOG:]
+        if outcome == "timed-out":
+            text += f"\n== stopped: the run exceeded its time limit of {spec.timeout_seconds} s"
+        return RunResult(outcome, code, text)
+    finally:
+        container.remove(force=True)

@@ -1,0 +1,110 @@
+"""The airlock against a real Docker engine, without a hub: snapshot, run, checks, release.
+
+The hub-level journey (REST API, pages, stewards) is in test_promotion_hub.py.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from hdss_hub.audit.log import AuditLog
+from hdss_hub.ledger.core import Ledger
+from hdss_hub.promotion import checks
+from hdss_hub.promotion.core import Airlock, AirlockConfig, Invalid, Refused
+from tests.promotion import nbs
+from tests.promotion.conftest import list_files, permission, put_files
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+PROJECT = "diab-2026"
+
+
+@pytest.fixture
+def airlock(engine, data_roots, prefix, tmp_path):
+    synthetic, restricted = data_roots
+    url = f"sqlite:///{tmp_path / 'hub.sqlite'}"
+    ledger = Ledger(url, restricted_root=restricted)
+    ledger.log(permission(PROJECT, ["alice", "sam"], "SDS-1"), steward="sam")
+    cfg = AirlockConfig(prefix=prefix, restricted_root=str(restricted),
+                        synthetic_root=str(synthetic), airlock_dir=str(tmp_path / "airlock"),
+                        timeout_seconds=120)
+    put_files(engine, cfg.home_volume("alice"), {
+        "study/aggregate.ipynb": nbs.AGGREGATE, "study/helper.py": b"X = 1\n",
+        "small.ipynb": nbs.SMALL_AND_IDS, "missing.ipynb": nbs.MISSING_COLUMN,
+        "fails.ipynb": nbs.FAILS, "hangs.ipynb": nbs.HANGS,
+        "escape.ipynb": b"symlink:/etc/passwd", "link": b"symlink:/etc"})
+    engine.volumes.create(cfg.project_volume(PROJECT))
+    yield Airlock(url, ledger, engine, cfg)
+
+
+def test_aggregate_is_snapshotted_run_checked_and_released(airlock, engine):
+    req = airlock.submit("alice", PROJECT, ["study"])
+    assert [f["path"] for f in req.files] == ["study/aggregate.ipynb", "study/helper.py"]
+    assert req.image_id.startswith("sha256:") and req.developed_on["version"]
+    code = list_files(engine, airlock.cfg.project_volume(PROJECT), f"promotions/{req.id}/code")
+    assert set(code) == {"code/study/aggregate.ipynb", "code/study/helper.py"}
+    req = airlock.run(req.id)
+    assert req.state == "awaiting-review", airlock.run_log(req.id)
+    status = {r["path"]: r["status"] for r in req.checks}
+    assert status["persons_by_sex.csv"] == "pass", req.checks
+    with pytest.raises(Refused):
+        airlock.review("alice", req.id, "approve", "mine")
+    req = airlock.review("sam", req.id, "approve", "aggregates of many persons")
+    assert req.state == "released"
+    home = list_files(engine, airlock.cfg.home_volume("alice"), f"results/{req.id}")
+    released = {k.split("/", 1)[1] for k in home}
+    assert "persons_by_sex.csv" in released and "RELEASE-RECEIPT.json" in released
+    receipt = json.loads(home[f"{req.id}/RELEASE-RECEIPT.json"])
+    assert receipt["decision"] == "approve" and receipt["image_id"] == req.image_id
+    assert receipt["notebooks"][0]["sha256"] == req.files[0]["sha256"]
+    assert airlock.audit.verify().ok
+
+
+def test_small_cells_and_person_ids_are_caught_and_rejected_outputs_stay(airlock, engine):
+    req = airlock.run(airlock.submit("alice", PROJECT, ["small.ipynb"]).id)
+    assert req.state == "awaiting-review", airlock.run_log(req.id)
+    status = {r["path"]: r for r in req.checks}
+    assert status["deaths.csv"]["status"] == "flag"
+    assert {f["rule"] for f in status["deaths.csv"]["findings"]} == {"small-count"}
+    assert status["small.ipynb"]["status"] == "block"
+    assert "person-id" in {f["rule"] for f in status["small.ipynb"]["findings"]}
+    airlock.review("bob", req.id, "reject", "small cells; suppress and resubmit")
+    assert list_files(engine, airlock.cfg.home_volume("alice"), "results") == {}
+
+
+def test_contract_stops_a_missing_column(airlock, engine):
+    with pytest.raises(Invalid) as e:
+        airlock.submit("alice", PROJECT, ["missing.ipynb"])
+    assert "bef.income_decile" in str(e.value)
+    assert airlock.list() == []
+    assert list_files(engine, airlock.cfg.project_volume(PROJECT), "promotions") == {}
+
+
+@pytest.mark.parametrize("paths, message", [
+    (["escape.ipynb"], "link"), (["link/passwd"], "link"), (["../x.ipynb"], "'..'"),
+    (["/etc/passwd"], "absolute"), (["nothing.ipynb"], "no such file"),
+])
+def test_bad_selections_are_refused_and_audited(airlock, paths, message):
+    with pytest.raises(Invalid) as e:
+        airlock.submit("alice", PROJECT, paths)
+    assert message in str(e.value)
+    last = list(airlock.audit.entries())[-1]
+    assert last.action == "promotion.submit" and last.outcome == "refused"
+
+
+def test_no_permission_no_promotion(airlock):
+    with pytest.raises(Refused, match="not a member"):
+        airlock.submit("mallory", PROJECT, ["study"])
+
+
+def test_failing_and_hanging_notebooks_end_clearly(airlock, engine):
+    airlock.cfg.timeout_seconds = 25
+    failed = airlock.run(airlock.submit("alice", PROJECT, ["fails.ipynb"]).id)
+    assert failed.state == "failed" and "the analysis broke" in airlock.run_log(failed.id)
+    hung = airlock.run(airlock.submit("alice", PROJECT, ["hangs.ipynb"]).id)
+    assert hung.state == "timed-out" and "time limit" in airlock.run_log(hung.id)
+    assert not engine.containers.list(all=True, filters={"name": f"{airlock.cfg.prefix}-promote"})
+    with pytest.raises(Exception, match="failed"):
+        airlock.review("sam", failed.id, "approve", "x")
+    assert AuditLog(airlock.engine, migrate=False).verify().ok
