@@ -20,7 +20,7 @@ case "${1:-}" in
     nohup .venv/bin/jupyterhub -f jupyterhub_config.py >>"$log" 2>&1 &
     hubpid=$!
     for _ in $(seq 1 90); do
-      if curl -fsS -o /dev/null "$url/hub/api/"; then
+      if curl -fs -o /dev/null "$url/hub/api/"; then
         echo
         echo "The sandbox hub is up at $url"
         $py -m hdss_hub.cli login-help

@@ -58,14 +58,14 @@ def secure_network(settings: dict[str, Any]) -> str:
 def apply_hub(settings: dict[str, Any], c: Config, hub_ip: str, project_dir: Path) -> None:
     """Where the hub listens, its database, secrets and proxy.
 
-    The hub listens on the sandbox network's gateway; with the ledger on, secure servers
-    reach it from their internal network's gateway too, so it listens on all addresses.
+    The hub listens on one container-network gateway only (``hub_ip``, chosen by
+    preflight), never on all addresses.
     """
     hub = settings["hub"]
-    bind_ip = "0.0.0.0" if ledger_enabled(settings) else hub_ip
+    hub_url = f"http://{hub_ip}:{hub['hub_port']}"
     c.JupyterHub.bind_url = hub["bind_url"]
-    c.JupyterHub.hub_bind_url = f"http://{bind_ip}:{hub['hub_port']}"
-    c.JupyterHub.hub_connect_url = f"http://{hub_ip}:{hub['hub_port']}"
+    c.JupyterHub.hub_bind_url = hub_url
+    c.JupyterHub.hub_connect_url = hub_url
     c.JupyterHub.db_url = (
         hub.get("db_url") or f"sqlite:///{state_path(settings, 'jupyterhub.sqlite')}"
     )
@@ -113,7 +113,7 @@ def apply_groups(settings: dict[str, Any], c: Config) -> None:
     }
 
 
-def apply_spawner(settings: dict[str, Any], c: Config, secure_gateway: str = "") -> None:
+def apply_spawner(settings: dict[str, Any], c: Config) -> None:
     """SandboxSpawner with the settings' engine, image, profiles, data roots and ledger."""
     d = settings["docker"]
     c.JupyterHub.spawner_class = "hdss_spawner.spawner.SandboxSpawner"
@@ -137,7 +137,6 @@ def apply_spawner(settings: dict[str, Any], c: Config, secure_gateway: str = "")
         s.ledger_url = db_url(settings)
         s.steward_group = settings["ledger"]["steward_group"]
         s.secure_network = secure_network(settings)
-        s.secure_hub_connect_url = f"http://{secure_gateway}:{settings['hub']['hub_port']}"
 
 
 def culler_service(settings: dict[str, Any]) -> list[dict[str, Any]]:
@@ -187,18 +186,23 @@ def apply_services(settings: dict[str, Any], c: Config) -> None:
 def apply_all(
     settings: dict[str, Any], c: Config, runtime: dict[str, str], project_dir: Path
 ) -> None:
-    """Every apply function; ``runtime`` holds what preflight found (network gateways)."""
+    """Every apply function; ``runtime`` holds what preflight found (the hub's address)."""
     apply_hub(settings, c, runtime["hub_ip"], project_dir)
     apply_firstrun_auth(settings, c)
     oidc.apply_oidc(settings, c)
     apply_groups(settings, c)
-    apply_spawner(settings, c, runtime.get("secure_gateway", ""))
+    apply_spawner(settings, c)
     apply_services(settings, c)
     pages.apply_pages(settings, c)
 
 
 def run_preflight(settings: dict[str, Any]) -> dict[str, str]:
-    """Check the engine, image, data and ports; prepare the networks; return their gateways."""
+    """Check the engine, image, data and ports; prepare the networks; pick the hub's address.
+
+    Sandbox containers reach any gateway address of the host, but an ``--internal``
+    network reaches only its own gateway, so with the ledger (secure servers) on, the hub
+    listens on the secure network's gateway and everyone connects there.
+    """
     hub = settings["hub"]
     preflight.check_data_root(settings["data"]["synthetic_root"])
     proxy_pid = state_path(settings, "proxy.pid")
@@ -207,16 +211,13 @@ def run_preflight(settings: dict[str, Any]) -> dict[str, str]:
     client = preflight.docker_client(settings["docker"]["host"])
     try:
         preflight.check_image(client, settings["docker"]["image"])
-        runtime = {"hub_ip": preflight.ensure_network(client, settings["docker"]["network"])}
+        hub_ip = preflight.ensure_network(client, settings["docker"]["network"])
         if ledger_enabled(settings):
-            runtime["secure_gateway"] = preflight.ensure_network(
-                client, secure_network(settings), internal=True
-            )
+            hub_ip = preflight.ensure_network(client, secure_network(settings), internal=True)
     finally:
         client.close()
-    bind_ip = "0.0.0.0" if ledger_enabled(settings) else runtime["hub_ip"]
-    preflight.check_port_free(f"http://{bind_ip}:{hub['hub_port']}", "the hub API", "hub.hub_port")
-    return runtime
+    preflight.check_port_free(f"http://{hub_ip}:{hub['hub_port']}", "the hub API", "hub.hub_port")
+    return {"hub_ip": hub_ip}
 
 
 def configure(c: Config, settings_path: str | None, project_dir: Path) -> dict[str, Any]:

@@ -53,9 +53,6 @@ class SandboxSpawner(DockerSpawner):
     secure_network = Unicode(
         "", config=True, help="The --internal Docker network secure servers run on (no egress)."
     )
-    secure_hub_connect_url = Unicode(
-        "", config=True, help="The hub's URL as seen from the secure network."
-    )
 
     profile: Profile | None = None
     permission = None  # the ledger's Permission while a secure server runs
@@ -187,7 +184,6 @@ class SandboxSpawner(DockerSpawner):
         if not self.secure_network:
             raise HTTPError(503, "No internal network is configured for secure servers.")
         self.network_name = self.secure_network
-        self.hub_connect_url = self.secure_hub_connect_url
         self.args = [a for a in self.args if a not in secure.NO_DOWNLOAD_ARGS] + list(
             secure.NO_DOWNLOAD_ARGS
         )

@@ -72,13 +72,14 @@ def test_spawner_settings(settings):
     assert s.image == "hdss/singleuser:latest"
     assert s.pull_policy == "never"
     assert s.network_name == "hdss-sandbox"
-    assert set(s.profiles) == {"course", "research"}
+    assert set(s.profiles) == {"course", "research", "secure"}
     assert s.default_groups == ["students"]
     assert s.synthetic_root.endswith("var/data/synthetic")
 
 
 def test_culler_is_a_service_with_least_privilege(settings):
     settings["culler"]["timeout_seconds"] = 900
+    settings["ledger"]["enabled"] = False
     c = Config()
     configure.apply_services(settings, c)
     (service,) = c.JupyterHub.services
@@ -98,6 +99,7 @@ def test_culler_is_a_service_with_least_privilege(settings):
 
 def test_culler_can_be_switched_off(settings):
     settings["culler"]["enabled"] = False
+    settings["ledger"]["enabled"] = False
     c = Config()
     configure.apply_services(settings, c)
     assert c.JupyterHub.services == []
@@ -157,20 +159,17 @@ def test_config_file_is_thin():
 def test_ledger_on_opens_the_secure_profile_wiring(settings, tmp_path):
     settings["ledger"]["enabled"] = True
     c = Config()
-    configure.apply_hub(settings, c, "172.30.0.1", tmp_path)
-    configure.apply_spawner(settings, c, secure_gateway="172.31.0.1")
+    configure.apply_spawner(settings, c)
     configure.apply_services(settings, c)
-    assert c.JupyterHub.hub_bind_url == "http://0.0.0.0:8081"
-    assert c.JupyterHub.hub_connect_url == "http://172.30.0.1:8081"
     s = c.SandboxSpawner
     assert s.ledger_url == f"sqlite:///{tmp_path}/var/ledger.sqlite"
     assert s.secure_network == "hdss-sandbox-secure"
-    assert s.secure_hub_connect_url == "http://172.31.0.1:8081"
     assert {svc["name"] for svc in c.JupyterHub.services} == {"idle-culler", "ledger"}
     assert "custom:ledger:write" in c.JupyterHub.custom_scopes
 
 
 def test_ledger_off_leaves_secure_servers_closed(settings):
+    settings["ledger"]["enabled"] = False
     c = Config()
     configure.apply_spawner(settings, c)
     assert "ledger_url" not in c.SandboxSpawner
