@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
-from traitlets.config import Config
-
 from hdss_hub.pages import TEMPLATES, apply_pages, dataset_rows, home_context, profile_rows
 from hdss_hub.settings import load_settings
+from traitlets.config import Config
+
 from tests.conftest import PROJECT_DIR
 
 
@@ -84,8 +84,12 @@ class FakePermission:
 def test_researcher_sees_projects_when_the_ledger_is_on(settings):
     settings["ledger"]["enabled"] = True
     perm = FakePermission(
-        "p-diabetes", ("dk-registers",), "active", "Sundhedsdatastyrelsen", "FSEID-1",
-        datetime(2027, 1, 31, tzinfo=timezone.utc),
+        "p-diabetes",
+        ("dk-registers",),
+        "active",
+        "Sundhedsdatastyrelsen",
+        "FSEID-1",
+        datetime(2027, 1, 31, tzinfo=UTC),
     )
     ctx = home_context(settings, user("rita", "researchers"), projects=lambda name: [perm])
     assert ctx["show_projects"] and ctx["ledger_url"] == "/services/ledger/"

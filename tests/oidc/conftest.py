@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import unique_prefix
-from tests.integration.conftest import (  # noqa: F401 (fixtures re-used here)
-    dump_logs_on_failure,
-    engine,
-    pytest_runtest_makereport,
-    synthetic_root,
-)
-from tests.integration.hubproc import Hub, cleanup_docker
-from tests.oidc.provider import MockProvider, write_client_secret
+from tests.integration import conftest as integration
+from tests.oidc.provider import MockProvider, run_oidc_hub
+
+# The integration fixtures, re-used: the engine, the published tiny dataset, log dumps.
+engine = integration.engine
+synthetic_root = integration.synthetic_root
+dump_logs_on_failure = integration.dump_logs_on_failure
+pytest_runtest_makereport = integration.pytest_runtest_makereport
 
 
 @pytest.fixture(scope="module")
@@ -23,21 +22,8 @@ def provider(tmp_path_factory):
     instance.stop()
 
 
-def start_oidc_hub(workdir, kind, provider, engine, synthetic_root):
-    """A hub whose login is the provider; yields it and removes what it made."""
-    prefix = unique_prefix(kind)
-    secret = write_client_secret(workdir / "client-secret")
-    instance = Hub(workdir, prefix, synthetic_root, extra={"auth": provider.oidc_settings(secret)})
-    try:
-        instance.start()
-        yield instance
-    finally:
-        instance.stop()
-        cleanup_docker(engine, prefix)
-
-
 @pytest.fixture(scope="module")
 def hub(engine, synthetic_root, provider, tmp_path_factory):
-    yield from start_oidc_hub(
+    yield from run_oidc_hub(
         tmp_path_factory.mktemp("oidchub"), "oidc", provider, engine, synthetic_root
     )

@@ -16,8 +16,8 @@ from urllib.parse import parse_qs, urlencode, urlparse, urlunparse
 
 import requests
 
-from tests.conftest import VENV_BIN
-from tests.integration.hubproc import free_port
+from tests.conftest import VENV_BIN, unique_prefix
+from tests.integration.hubproc import Hub, cleanup_docker, free_port
 
 CLIENT_ID = "hdss-sandbox-test"
 GROUP_MAP = {
@@ -146,3 +146,16 @@ def login(hub_url: str, sub: str) -> tuple[requests.Session, requests.Response]:
     """The whole login; returns the session and the hub's answer to the callback."""
     session, callback = start_login(hub_url, sub)
     return session, session.get(callback, timeout=60, allow_redirects=False)
+
+
+def run_oidc_hub(workdir: Path, kind: str, provider: MockProvider, engine, synthetic_root: Path):
+    """A real hub whose login is ``provider``; yields it, then removes all it made."""
+    prefix = unique_prefix(kind)
+    secret = write_client_secret(workdir / "client-secret")
+    instance = Hub(workdir, prefix, synthetic_root, extra={"auth": provider.oidc_settings(secret)})
+    try:
+        instance.start()
+        yield instance
+    finally:
+        instance.stop()
+        cleanup_docker(engine, prefix)

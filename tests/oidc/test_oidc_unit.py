@@ -5,9 +5,6 @@ from __future__ import annotations
 import copy
 
 import pytest
-from tornado.web import HTTPError
-from traitlets.config import Config
-
 from hdss_hub.configure import apply_groups
 from hdss_hub.oidc import (
     SandboxOAuthenticator,
@@ -23,6 +20,9 @@ from hdss_hub.oidc import (
 )
 from hdss_hub.secrets import SecretFileError
 from hdss_hub.settings import SettingsError, load_settings
+from tornado.web import HTTPError
+from traitlets.config import Config
+
 from tests.conftest import PROJECT_DIR
 from tests.oidc.provider import GROUP_MAP
 

@@ -6,11 +6,11 @@ No hub needed: the authenticator's own calls are made, as the hub makes them.
 from __future__ import annotations
 
 import pytest
+from hdss_hub.oidc import SandboxOAuthenticator
 from tornado.httpclient import HTTPRequest
 from tornado.web import HTTPError
 from traitlets.config import Config
 
-from hdss_hub.oidc import SandboxOAuthenticator
 from tests.integration.hubproc import free_port
 from tests.oidc.provider import CLIENT_ID
 

@@ -1,0 +1,92 @@
+"""Fixtures for the browser journeys: provider, hub, and Debian's Chromium via Playwright.
+
+Chromium is launched from /usr/bin/chromium (never `playwright install`). In CI a missing
+browser, engine or image is a failure (tests.conftest.require), never a skip.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PROJECT_DIR, require
+from tests.integration import conftest as integration
+from tests.oidc.provider import MockProvider, run_oidc_hub
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = PROJECT_DIR / "tests" / "artifacts" / "screenshots"
+
+engine = integration.engine
+synthetic_root = integration.synthetic_root
+dump_logs_on_failure = integration.dump_logs_on_failure
+pytest_runtest_makereport = integration.pytest_runtest_makereport
+
+
+@pytest.fixture(scope="module")
+def provider(tmp_path_factory):
+    instance = MockProvider(tmp_path_factory.mktemp("oidc"))
+    instance.start()
+    yield instance
+    instance.stop()
+
+
+@pytest.fixture(scope="module")
+def hub(engine, synthetic_root, provider, tmp_path_factory):
+    yield from run_oidc_hub(
+        tmp_path_factory.mktemp("browserhub"), "web", provider, engine, synthetic_root
+    )
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    require(CHROMIUM.exists(), f"{CHROMIUM} is missing: apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium, request):
+    """A fresh browser context; on failure its last view is saved as FAILED-<test>.png."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(60_000)
+    page = context.new_page()
+    yield page
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"FAILED-{request.node.name}.png"))
+        print(f"page at failure: {page.url}")
+    context.close()
+
+
+class Shots:
+    """Numbered screenshots of one journey: tests/artifacts/screenshots/<journey>-NN-<step>.png."""
+
+    def __init__(self, journey: str):
+        self.journey = journey
+        self.n = 0
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        for old in SCREENSHOTS.glob(f"{journey}-*.png"):
+            old.unlink()
+
+    def __call__(self, page, step: str) -> Path:
+        self.n += 1
+        path = SCREENSHOTS / f"{self.journey}-{self.n:02d}-{step}.png"
+        page.screenshot(path=str(path))
+        return path
