@@ -175,10 +175,12 @@ def apply_services(settings: dict[str, Any], c: Config) -> None:
     services, roles = culler_service(settings), culler_roles(settings)
     if settings["ledger"].get("enabled"):
         from .ledger import hubconfig as ledger
+        from .promotion import hubconfig as promotion
 
         services += ledger.ledger_services(settings)
         roles += ledger.ledger_roles(settings)
         c.JupyterHub.custom_scopes = ledger.ledger_custom_scopes()
+        services, roles = promotion.with_promotion(settings, services, roles)
     c.JupyterHub.services = services
     c.JupyterHub.load_roles = roles
 

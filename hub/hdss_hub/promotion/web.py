@@ -1,0 +1,394 @@
+"""The promotion service's tornado handlers: REST API under ``api/`` and pages.
+
+Authentication is JupyterHub's (``HubOAuthenticated``); who may do what is decided here
+with the ledger's rules (:mod:`hdss_hub.ledger.access`): data stewards (the steward group,
+or scope ``custom:ledger:write``) see the queue, the outputs and decide; researchers
+submit and follow their own requests, and never see outputs before they are released.
+Every denial of an identified caller is an audit entry.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
+from tornado import web
+from tornado.ioloop import IOLoop
+
+from ..ledger.access import Caller, caller_from_model
+from ..ledger.schemas import PROJECT_ID_RE
+from .core import Airlock, PromotionError, Request
+from .models import STATES
+from .openapi import spec
+from .paths import UnsafePath
+
+log = logging.getLogger(__name__)
+TEMPLATES = Path(__file__).parent / "templates"
+MAX_BODY = 256 * 1024
+MAX_SHOWN = 200_000  # bytes of one output shown on the review page
+
+
+@dataclass
+class Context:
+    airlock: Airlock
+    prefix: str = "/services/promotion/"
+    steward_group: str = "stewards"
+    runs: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1))
+
+    def schedule(self, request_id: int) -> None:
+        """Run a queued request in the background (one at a time by default)."""
+        def go() -> None:
+            try:
+                self.airlock.run(request_id)
+            except Exception:  # recorded by run(); keep the worker alive
+                log.exception("promotion run %s failed", request_id)
+
+        self.runs.submit(go)
+
+
+class Base(HubOAuthenticated, web.RequestHandler):
+    def initialize(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    @property
+    def airlock(self) -> Airlock:
+        return self.ctx.airlock
+
+    @property
+    def caller(self) -> Caller | None:
+        return caller_from_model(self.current_user, self.ctx.steward_group)
+
+    async def blocking(self, fn: Callable, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await IOLoop.current().run_in_executor(None, partial(fn, *args, **kwargs))
+        except PromotionError as e:
+            raise web.HTTPError(e.status, "%s", str(e)) from None
+        except UnsafePath as e:
+            raise web.HTTPError(422, "%s", str(e)) from None
+
+    async def deny(self, status: int, target: str, reason: str) -> None:
+        caller = self.caller
+        if caller is not None:
+            await IOLoop.current().run_in_executor(None, partial(
+                self.airlock.audit.append, caller.name, "access.denied", target, "denied",
+                method=self.request.method, path=self.request.path, role=caller.role,
+                reason=reason))
+        raise web.HTTPError(status, "%s", reason)
+
+    async def require_steward(self, target: str) -> Caller:
+        caller = self.caller
+        if caller is None or not caller.steward:
+            await self.deny(403, target, "only data stewards (group "
+                            f"'{self.ctx.steward_group}' or scope custom:ledger:write) may "
+                            "review promotion requests")
+        return caller  # type: ignore[return-value]
+
+    async def visible(self, raw_id: str) -> Request:
+        """The request, if the caller made it or is a steward; otherwise an audited 404."""
+        request_id = int(raw_id)
+        caller = self.caller
+        try:
+            req = await IOLoop.current().run_in_executor(None, self.airlock.get, request_id)
+        except PromotionError:
+            req = None
+        if req is None or caller is None or not (caller.steward or caller.name == req.requester):
+            await self.deny(404, f"promotion:{raw_id}", f"no promotion request with id {raw_id}")
+        return req  # type: ignore[return-value]
+
+    def error_message(self, **kwargs: Any) -> str:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, web.HTTPError) and exc.log_message:
+            return exc.log_message % exc.args if exc.args else exc.log_message
+        return self._reason
+
+
+def public(req: Request, caller: Caller) -> dict[str, Any]:
+    """A request as the caller may see it (researchers: no check findings' cell values)."""
+    out = req.to_json()
+    out["links"] = {"log": f"api/requests/{req.id}/log"}
+    return out
+
+
+# -- REST API -----------------------------------------------------------------------------
+
+
+class ApiBase(Base):
+    def set_default_headers(self) -> None:
+        self.set_header("Content-Type", "application/json")
+        self.set_header("Cache-Control", "no-store")
+
+    def prepare(self) -> None:
+        if self.caller is None:
+            raise web.HTTPError(403, "authentication required: send 'Authorization: token "
+                                     "<your hub API token>' or log in to the hub")
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        self.set_header("Content-Type", "application/json")
+        body = {"status": status_code, "message": self.error_message(**kwargs)}
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if getattr(exc, "details", None):
+            body["contract"] = exc.details
+        self.finish(json.dumps(body))
+
+    def send(self, data: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.finish(json.dumps(data))
+
+    def body(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.request.body or b"null")
+        except (ValueError, UnicodeDecodeError):
+            raise web.HTTPError(400, "the request body is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise web.HTTPError(422, "the request body must be a JSON object")
+        return data
+
+
+class OpenAPIHandler(web.RequestHandler):
+    def initialize(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def get(self) -> None:
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(spec(self.ctx.prefix + "api")))
+
+
+class MeHandler(ApiBase):
+    def get(self) -> None:
+        caller = self.caller
+        self.send({"name": caller.name, "role": "steward" if caller.steward else "researcher"})
+
+
+async def submit(handler: Base, caller: Caller, data: dict[str, Any]) -> Request:
+    project_id = data.get("project_id")
+    paths = data.get("paths")
+    if not isinstance(project_id, str) or not re.match(PROJECT_ID_RE, project_id):
+        raise web.HTTPError(422, "project_id must be a project id from the ledger")
+    if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+        raise web.HTTPError(422, "paths must be a list of file or folder names in your home")
+    for key in ("dataset", "synthetic"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            raise web.HTTPError(422, f"{key} must be a dataset name")
+    unknown = set(data) - {"project_id", "paths", "dataset", "synthetic"}
+    if unknown:
+        raise web.HTTPError(422, f"unknown field(s): {', '.join(sorted(unknown))}")
+    if caller.kind != "user":
+        raise web.HTTPError(403, "only hub users submit promotion requests")
+    try:
+        req = await IOLoop.current().run_in_executor(None, partial(
+            handler.airlock.submit, caller.name, project_id, paths,
+            dataset=data.get("dataset"), synthetic=data.get("synthetic")))
+    except PromotionError as e:
+        err = web.HTTPError(e.status, "%s", str(e))
+        err.details = getattr(e, "details", None)  # type: ignore[attr-defined]
+        raise err from None
+    handler.ctx.schedule(req.id)
+    return req
+
+
+class RequestsHandler(ApiBase):
+    async def get(self) -> None:
+        caller = self.caller
+        state = self.get_query_argument("state", None)
+        if state is not None and state not in STATES:
+            raise web.HTTPError(400, f"state must be one of {', '.join(STATES)}")
+        requester = None if caller.steward else caller.name
+        reqs = await self.blocking(self.airlock.list, requester=requester, state=state)
+        self.send([public(r, caller) for r in reqs])
+
+    async def post(self) -> None:
+        req = await submit(self, self.caller, self.body())
+        self.set_header("Location", f"{self.ctx.prefix}api/requests/{req.id}")
+        self.send(public(req, self.caller), 201)
+
+
+class RequestHandler(ApiBase):
+    async def get(self, raw_id: str) -> None:
+        self.send(public(await self.visible(raw_id), self.caller))
+
+
+class LogHandler(ApiBase):
+    async def get(self, raw_id: str) -> None:
+        req = await self.visible(raw_id)
+        text = await self.blocking(self.airlock.run_log, req.id)
+        self.send({"id": req.id, "state": req.state, "run_outcome": req.run_outcome,
+                   "log": text})
+
+
+class OutputHandler(ApiBase):
+    """Stewards read an outbox file (as text) to review it; researchers never do."""
+
+    async def get(self, raw_id: str, path: str) -> None:
+        await self.require_steward(f"promotion:{raw_id}/{path}")
+        req = await self.visible(raw_id)
+        data = await self.blocking(self.airlock.output, req.id, path)
+        self.set_header("Content-Type", "text/plain; charset=utf-8")
+        self.set_header("Content-Disposition", "inline")
+        self.finish(data)
+
+
+class ReviewHandler(ApiBase):
+    async def post(self, raw_id: str) -> None:
+        caller = await self.require_steward(f"promotion:{raw_id}")
+        req = await self.visible(raw_id)
+        data = self.body()
+        decision, reason = data.get("decision"), data.get("reason", "")
+        if not isinstance(decision, str) or not isinstance(reason, str):
+            raise web.HTTPError(422, "send {\"decision\": \"approve\"|\"reject\", "
+                                     "\"reason\": \"...\"}")
+        req = await self.blocking(self.airlock.review, caller.name, req.id, decision, reason)
+        self.send(public(req, caller))
+
+
+class ApiNotFound(ApiBase):
+    def prepare(self) -> None:
+        raise web.HTTPError(404, f"no such API endpoint: {self.request.method} "
+                                 f"{self.request.path}; see {self.ctx.prefix}api/openapi.json")
+
+
+# -- pages --------------------------------------------------------------------------------
+
+
+class PageBase(Base):
+    def get_template_path(self) -> str:
+        return str(TEMPLATES)
+
+    def render_page(self, template: str, status: int = 200, **kwargs: Any) -> None:
+        self.set_status(status)
+        self.render(template, caller=self.caller, prefix=self.ctx.prefix, **kwargs)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        self.render("error.html", caller=None, prefix=self.ctx.prefix, status=status_code,
+                    message=self.error_message(**kwargs))
+
+
+class IndexPage(PageBase):
+    @web.authenticated
+    async def get(self) -> None:
+        await self.show()
+
+    async def show(self, error: str | None = None, status: int = 200,
+                   form: dict | None = None) -> None:
+        caller = self.caller
+        if caller is None:
+            raise web.HTTPError(403, "you are not allowed to use promotion")
+        mine = await self.blocking(self.airlock.list, requester=caller.name)
+        queue = (await self.blocking(self.airlock.list, state="awaiting-review")
+                 if caller.steward else [])
+        projects = await self.blocking(self.airlock.ledger.projects_for, caller.name)
+        self.render_page("index.html", status=status, mine=mine, queue=queue,
+                         projects=projects, error=error, form=form or {})
+
+    @web.authenticated
+    async def post(self) -> None:
+        caller = self.caller
+        if caller is None:
+            raise web.HTTPError(403, "you are not allowed to use promotion")
+        form = {"project_id": self.get_body_argument("project_id", ""),
+                "paths": self.get_body_argument("paths", "")}
+        data = {"project_id": form["project_id"],
+                "paths": [p.strip() for p in form["paths"].splitlines() if p.strip()]}
+        try:
+            req = await submit(self, caller, data)
+        except web.HTTPError as e:
+            await self.show(error=e.log_message % e.args if e.args else e.log_message,
+                            status=e.status_code, form=form)
+            return
+        self.redirect(f"{self.ctx.prefix}requests/{req.id}")
+
+
+class RequestPage(PageBase):
+    @web.authenticated
+    async def get(self, raw_id: str) -> None:
+        await self.show(raw_id)
+
+    async def show(self, raw_id: str, error: str | None = None, status: int = 200) -> None:
+        req = await self.visible(raw_id)
+        caller = self.caller
+        outputs: dict[str, str] = {}
+        if caller.steward and req.checks:
+            for r in req.checks:
+                try:
+                    data = await self.blocking(self.airlock.output, req.id, r["path"])
+                except web.HTTPError:
+                    continue
+                text = data[:MAX_SHOWN].decode("utf-8", errors="replace")
+                if r["path"].endswith(".ipynb"):
+                    text = notebook_outputs(data)
+                outputs[r["path"]] = text
+        log_text = await self.blocking(self.airlock.run_log, req.id)
+        self.render_page("request.html", status=status, r=req, outputs=outputs,
+                         log_text=log_text, error=error)
+
+
+class ReviewPage(RequestPage):
+    @web.authenticated
+    async def post(self, raw_id: str) -> None:
+        caller = await self.require_steward(f"promotion:{raw_id}")
+        req = await self.visible(raw_id)
+        try:
+            await self.blocking(self.airlock.review, caller.name, req.id,
+                                self.get_body_argument("decision", ""),
+                                self.get_body_argument("reason", ""))
+        except web.HTTPError as e:
+            await self.show(raw_id, error=e.log_message % e.args if e.args else e.log_message,
+                            status=e.status_code)
+            return
+        self.redirect(f"{self.ctx.prefix}requests/{req.id}")
+
+
+def notebook_outputs(data: bytes) -> str:
+    """The text of an executed notebook's outputs, cell by cell, for the review page."""
+    try:
+        nb = json.loads(data)
+    except ValueError:
+        return "(not a readable notebook)"
+    parts = []
+    for n, cell in enumerate(nb.get("cells") or [], 1):
+        for out in cell.get("outputs") or []:
+            bundle = out.get("data") or {}
+            text = out.get("text") or bundle.get("text/plain") or out.get("evalue") or ""
+            text = "".join(text) if isinstance(text, list) else str(text)
+            if any(k.startswith("image/") for k in bundle):
+                text += "\n[figure]"
+            parts.append(f"--- cell {n} ---\n{text}")
+    return "\n".join(parts)[:MAX_SHOWN] or "(no outputs)"
+
+
+ID = r"([0-9]{1,9})"
+HANDLERS: list[tuple[str, type]] = [
+    (r"api/openapi\.json", OpenAPIHandler),
+    (r"api/me", MeHandler),
+    (r"api/requests", RequestsHandler),
+    (rf"api/requests/{ID}", RequestHandler),
+    (rf"api/requests/{ID}/log", LogHandler),
+    (rf"api/requests/{ID}/outputs/(.+)", OutputHandler),
+    (rf"api/requests/{ID}/review", ReviewHandler),
+    (r"api/.*", ApiNotFound),
+    (r"", IndexPage),
+    (rf"requests/{ID}", RequestPage),
+    (rf"requests/{ID}/review", ReviewPage),
+]
+
+
+def make_app(ctx: Context, *, auth_mixin: type | None = None, **settings: Any) -> web.Application:
+    """The tornado application; ``auth_mixin`` (tests only) replaces how callers are known."""
+    routes = []
+    for pattern, handler in HANDLERS:
+        if auth_mixin is not None and issubclass(handler, Base):
+            handler = type(handler.__name__, (auth_mixin, handler), {})
+        routes.append((ctx.prefix + pattern + "/?" if pattern else ctx.prefix + "?", handler,
+                       {"ctx": ctx}))
+    if auth_mixin is None:
+        routes.append((ctx.prefix + "oauth_callback", HubOAuthCallbackHandler))
+    settings.setdefault("cookie_secret", os.urandom(32))
+    return web.Application(routes, template_path=str(TEMPLATES), **settings)
