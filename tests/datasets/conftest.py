@@ -7,7 +7,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from hdss_registers.generate import Request, generate
 from hdss_registers.schema import TABLES
 

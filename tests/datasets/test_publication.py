@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from hdss_registers import publish
 from hdss_registers.catalog import Sensitivity, load_catalog, scan
 from hdss_registers.cli import main
@@ -72,7 +71,6 @@ def test_verify_catches_a_broken_foreign_key(tiny, tmp_path):
 
     import pyarrow as pa
     import pyarrow.parquet as pq
-
     from hdss_registers.writer import sha256_file
 
     copy = _writable_copy(tiny, tmp_path / "copy")
