@@ -1,0 +1,510 @@
+"""Spawn benchmark: our configuration against a stock DockerSpawner one, in one run.
+
+    .venv/bin/python bench/bench_spawn.py --out bench/results
+
+For each configuration a real hub (with its own proxy, ports, state directory and Docker
+name prefix) is started on 127.0.0.1, and through its REST API the benchmark measures:
+
+- spawn latency of one user alone (``--rounds`` times, a fresh user each time),
+- spawn latency of ``--users`` users at once (p50, p95, max),
+- request to ready: from the POST that starts a server until the hub reports it ready,
+- idle memory per server (``docker stats``) and CPU seconds each container used to start
+  and settle (cgroup accounting), ``--settle`` seconds after the last one was ready.
+
+"ours" is jupyterhub_config.py with SandboxSpawner and hdss/singleuser (the course profile,
+hardening, home volume, synthetic data mounted). "stock" is DockerSpawner with its defaults
+and hdss/stock (plain JupyterLab from the same base). The only settings both get beyond that:
+a name prefix, start and http timeouts of ``--deadline`` seconds (2 cores under load are
+slow), and a test-only admin service token. Results go to ``--out`` as JSON and a markdown
+table. Every container, volume and network made is removed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import os
+import platform
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import requests
+import yaml
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+DOCKER = "/usr/bin/docker" if Path("/usr/bin/docker").exists() else "docker"
+PROXY = PROJECT_DIR / ".tools" / "node_modules" / ".bin" / "configurable-http-proxy"
+IMAGES = {"ours": "hdss/singleuser:latest", "stock": "hdss/stock:latest"}
+ADMIN_SCOPES = ["admin:users", "admin:servers", "list:users", "read:users", "read:servers"]
+TOKEN_ENV = "HDSS_BENCH_TOKEN"
+
+
+def log(msg: str) -> None:
+    print(f"bench: {msg}", flush=True)
+
+
+def docker(*args: str, check: bool = True) -> str:
+    r = subprocess.run([DOCKER, *args], capture_output=True, text=True)
+    if check and r.returncode != 0:
+        raise RuntimeError(f"docker {' '.join(args)}: {r.stderr.strip()}")
+    return r.stdout
+
+
+def free_port_pair() -> int:
+    """A port p with p and p+1 free on 127.0.0.1 (the proxy and its API)."""
+    for _ in range(100):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        try:
+            with socket.socket() as s2:
+                s2.bind(("127.0.0.1", port + 1))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no free pair of ports on 127.0.0.1")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """The q-th percentile (0-100), linear between the closest ranks."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * q / 100
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def summary(values: list[float]) -> dict[str, float | int | None]:
+    return {
+        "n": len(values),
+        "p50": percentile(values, 50),
+        "p95": percentile(values, 95),
+        "max": max(values) if values else None,
+    }
+
+
+# --- the two hubs ---------------------------------------------------------------------------
+
+
+@dataclass
+class Hub:
+    """One JupyterHub subprocess with its own ports, state directory and Docker prefix."""
+
+    kind: str
+    workdir: Path
+    prefix: str
+    deadline: float
+    synthetic_root: Path
+    token: str = field(default_factory=lambda: secrets.token_hex(32))
+    port: int = field(default_factory=free_port_pair)
+    proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "jupyterhub.log"
+
+    def config(self) -> tuple[Path, dict[str, str]]:
+        """The config file to run and the environment it needs."""
+        env = {TOKEN_ENV: self.token}
+        service = (
+            "import os\n"
+            "c = get_config()  # noqa\n"
+            f"c.JupyterHub.services.append({{'name': 'hdssbench', "
+            f"'api_token': os.environ[{TOKEN_ENV!r}]}})\n"
+            "c.JupyterHub.load_roles.append({'name': 'hdssbench', 'services': ['hdssbench'], "
+            f"'scopes': {ADMIN_SCOPES!r}}})\n"
+        )
+        if self.kind == "ours":
+            config_d = self.workdir / "config.d"
+            config_d.mkdir()
+            (config_d / "bench_admin.py").write_text(service)
+            settings = {
+                "hub": {
+                    "bind_url": self.url,
+                    "hub_port": free_port(),
+                    "state_dir": str(self.workdir / "state"),
+                    "extra_config_dir": str(config_d),
+                },
+                "docker": {
+                    "prefix": self.prefix,
+                    "network": f"{self.prefix}-net",
+                    "start_timeout": int(self.deadline),
+                },
+                "data": {
+                    "synthetic_root": str(self.synthetic_root),
+                    "restricted_root": str(self.workdir / "restricted"),
+                },
+            }
+            path = self.workdir / "settings.yaml"
+            path.write_text(yaml.safe_dump(settings))
+            return PROJECT_DIR / "jupyterhub_config.py", {**env, "HDSS_SETTINGS": str(path)}
+        env["CONFIGPROXY_AUTH_TOKEN"] = secrets.token_hex(32)
+        path = self.workdir / "jupyterhub_config.py"
+        path.write_text(
+            service
+            + "# Stock DockerSpawner: its defaults, plus a name prefix and longer timeouts.\n"
+            f"c.JupyterHub.bind_url = {self.url!r}\n"
+            f"c.JupyterHub.hub_bind_url = 'http://{bridge_gateway()}:{free_port()}'\n"
+            f"c.JupyterHub.db_url = 'sqlite:///{self.workdir}/jupyterhub.sqlite'\n"
+            f"c.JupyterHub.cookie_secret_file = '{self.workdir}/cookie_secret'\n"
+            f"c.JupyterHub.pid_file = '{self.workdir}/jupyterhub.pid'\n"
+            f"c.ConfigurableHTTPProxy.api_url = 'http://127.0.0.1:{self.port + 1}'\n"
+            f"c.ConfigurableHTTPProxy.pid_file = '{self.workdir}/proxy.pid'\n"
+            f"c.ConfigurableHTTPProxy.command = [{str(PROXY)!r}]\n"
+            "c.JupyterHub.authenticator_class = 'null'\n"
+            "c.JupyterHub.spawner_class = 'docker'\n"
+            f"c.DockerSpawner.image = {IMAGES['stock']!r}\n"
+            f"c.DockerSpawner.prefix = {self.prefix!r}\n"
+            f"c.DockerSpawner.start_timeout = {int(self.deadline)}\n"
+            f"c.DockerSpawner.http_timeout = {int(self.deadline)}\n"
+        )
+        return path, env
+
+    def start(self) -> None:
+        config, env = self.config()
+        with open(self.log_path, "ab") as out:
+            self.proc = subprocess.Popen(
+                [str(VENV_BIN / "jupyterhub"), "-f", str(config)],
+                cwd=self.workdir,
+                env={**os.environ, **env},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        end = time.monotonic() + 90
+        while time.monotonic() < end:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the {self.kind} hub exited:\n{self.log_tail()}")
+            try:
+                if requests.get(f"{self.url}/hub/api/", timeout=2).ok:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError(f"the {self.kind} hub did not answer in 90 s:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def log_tail(self, lines: int = 40) -> str:
+        if not self.log_path.exists():
+            return "(no log)"
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def api(self, method: str, path: str, **kwargs) -> requests.Response:
+        headers = {"Authorization": f"token {self.token}"}
+        return requests.request(
+            method, f"{self.url}/hub/api{path}", headers=headers, timeout=60, **kwargs
+        )
+
+    # -- spawning ----------------------------------------------------------------------------
+
+    def spawn_all(self, users: list[str]) -> dict[str, float | None]:
+        """Start the servers of ``users`` at once; seconds from request to ready (None: failed).
+
+        The POST answers 201 once the server is ready (and routed), or 202 when the spawn
+        takes longer than the hub's slow_spawn_timeout; then the progress stream (what the
+        user's browser reads) says when it is ready. No polling loads the hub meanwhile.
+        """
+        for user in users:
+            if self.api("GET", f"/users/{user}").status_code == 404:
+                self.api("POST", f"/users/{user}").raise_for_status()
+        results: dict[str, float | None] = {}
+        threads = [threading.Thread(target=self._spawn_one, args=(u, results)) for u in users]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        failed = [u for u in users if results.get(u) is None]
+        if failed:
+            log(f"{self.kind}: not ready: {', '.join(failed)}\n{self.log_tail(20)}")
+        return {u: results.get(u) for u in users}
+
+    def _spawn_one(self, user: str, results: dict[str, float | None]) -> None:
+        options = {"profile": "course"} if self.kind == "ours" else {}
+        start = time.monotonic()
+        try:
+            r = self.api("POST", f"/users/{user}/server", json=options)
+            if r.status_code == 201:
+                results[user] = time.monotonic() - start
+                return
+            if r.status_code != 202:
+                log(f"{self.kind}: spawning {user} was refused: {r.status_code} {r.text[:200]}")
+                return
+            results[user] = self._wait_ready(user, start)
+        except requests.RequestException as e:
+            log(f"{self.kind}: spawning {user} failed: {e}")
+
+    def _wait_ready(self, user: str, start: float) -> float | None:
+        """Follow the user's spawn progress stream until ready (time) or failed (None)."""
+        headers = {"Authorization": f"token {self.token}"}
+        url = f"{self.url}/hub/api/users/{user}/server/progress"
+        with requests.get(url, headers=headers, stream=True, timeout=(10, self.deadline)) as r:
+            if r.ok:
+                for line in r.iter_lines(decode_unicode=True):
+                    if line and line.startswith("data:"):
+                        event = json.loads(line[5:])
+                        if event.get("ready"):
+                            return time.monotonic() - start
+                        if event.get("failed"):
+                            log(f"{self.kind}: {user}: {event.get('message')}")
+                            return None
+        # The stream ended early: look at the server itself.
+        server = self.api("GET", f"/users/{user}").json().get("servers", {}).get("")
+        return time.monotonic() - start if server and server.get("ready") else None
+
+    def stop_all(self, users: list[str]) -> None:
+        for user in users:
+            self.api("DELETE", f"/users/{user}/server")
+        end = time.monotonic() + self.deadline
+        while time.monotonic() < end:
+            r = self.api("GET", "/users", params={"state": "active"})
+            if r.ok and not {u["name"] for u in r.json()} & set(users):
+                return
+            time.sleep(0.5)
+        log(f"{self.kind}: servers still running after {self.deadline} s; they are removed")
+
+
+def bridge_gateway() -> str:
+    """The host's address on Docker's default bridge network (stock DockerSpawner's)."""
+    ipam = json.loads(docker("network", "inspect", "bridge", "--format", "{{json .IPAM}}"))
+    for config in ipam.get("Config") or []:
+        if config.get("Gateway"):
+            return config["Gateway"]
+        if config.get("Subnet"):
+            return str(ipaddress.ip_network(config["Subnet"])[1])
+    raise RuntimeError("Docker's bridge network has no address; is dockerd running?")
+
+
+def container_ids(prefix: str) -> dict[str, str]:
+    out = docker("ps", "--no-trunc", "--filter", f"name={prefix}", "--format", "{{.Names}} {{.ID}}")
+    pairs = (line.split() for line in out.splitlines() if line.strip())
+    return {name: cid for name, cid in pairs if name.startswith(prefix)}
+
+
+def memory_mib(prefix: str) -> dict[str, float]:
+    """Memory each running container of ``prefix`` uses now, in MiB (docker stats)."""
+    names = list(container_ids(prefix))
+    if not names:
+        return {}
+    out = docker("stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}}", *names)
+    units = {"B": 1 / 2**20, "KiB": 1 / 1024, "MiB": 1, "GiB": 1024}
+    result = {}
+    for line in out.splitlines():
+        name, usage = line.split(" ", 1)
+        value = usage.split("/")[0].strip()
+        for unit in sorted(units, key=len, reverse=True):
+            if value.endswith(unit):
+                result[name] = float(value[: -len(unit)]) * units[unit]
+                break
+    return result
+
+
+def cpu_seconds(container_id: str) -> float | None:
+    """CPU time a container has used, from cgroup v1 or v2 accounting on this host."""
+    v1 = Path(f"/sys/fs/cgroup/cpuacct/docker/{container_id}/cpuacct.usage")
+    if v1.exists():
+        return int(v1.read_text()) / 1e9
+    v2 = Path(f"/sys/fs/cgroup/system.slice/docker-{container_id}.scope/cpu.stat")
+    if v2.exists():
+        for line in v2.read_text().splitlines():
+            if line.startswith("usage_usec"):
+                return int(line.split()[1]) / 1e6
+    return None
+
+
+def cleanup(prefix: str) -> None:
+    """Remove every container, volume and network whose name starts with ``prefix``."""
+    containers = list(container_ids(prefix))
+    stopped = docker("ps", "-a", "--filter", f"name={prefix}", "--format", "{{.Names}}")
+    containers += [n for n in stopped.split() if n.startswith(prefix) and n not in containers]
+    if containers:
+        docker("rm", "-f", *containers, check=False)
+    volumes = [v for v in docker("volume", "ls", "-q").split() if v.startswith(prefix)]
+    if volumes:
+        docker("volume", "rm", "-f", *volumes, check=False)
+    networks = [n for n in docker("network", "ls", "--format", "{{.Name}}").split()]
+    networks = [n for n in networks if n.startswith(prefix)]
+    if networks:
+        docker("network", "rm", *networks, check=False)
+
+
+# --- one configuration ----------------------------------------------------------------------
+
+
+def bench_config(kind: str, args: argparse.Namespace, workroot: Path, synthetic: Path) -> dict:
+    prefix = f"hdssbench-{kind}-{secrets.token_hex(3)}"
+    workdir = workroot / kind
+    workdir.mkdir()
+    hub = Hub(kind, workdir, prefix, args.deadline, synthetic)
+    log(f"{kind}: starting a hub on {hub.url} (prefix {prefix})")
+    try:
+        hub.start()
+        for i in range(args.warmup):
+            hub.spawn_all([f"warmup{i}"])
+            hub.stop_all([f"warmup{i}"])
+        single: list[float | None] = []
+        for i in range(args.rounds):
+            user = f"single{i}"
+            single.append(hub.spawn_all([user])[user])
+            log(f"{kind}: 1 user, round {i + 1}: {fmt(single[-1])} s")
+            hub.stop_all([user])
+        users = [f"user{i:02d}" for i in range(args.users)]
+        log(f"{kind}: {len(users)} users at once")
+        concurrent = hub.spawn_all(users)
+        log(f"{kind}: {len(users)} users: " + " ".join(fmt(v) for v in concurrent.values()))
+        time.sleep(args.settle)
+        memory = memory_mib(prefix)
+        cpu = {name: cpu_seconds(cid) for name, cid in container_ids(prefix).items()}
+        hub.stop_all(users)
+    finally:
+        hub.stop()
+        cleanup(prefix)
+        args.out.mkdir(parents=True, exist_ok=True)
+        if hub.log_path.exists():
+            (args.out / f"spawn-{kind}-hub.log").write_text(hub.log_tail(100000))
+    ok_single = [v for v in single if v is not None]
+    ok_conc = [v for v in concurrent.values() if v is not None]
+    cpu_values = [v for v in cpu.values() if v is not None]
+    return {
+        "image": IMAGES[kind],
+        "image_id": docker("image", "inspect", "--format", "{{.Id}}", IMAGES[kind]).strip(),
+        "single_user_s": single,
+        "concurrent_s": concurrent,
+        "idle_memory_mib": memory,
+        "cpu_s_per_server": cpu,
+        "summary": {
+            "single": summary(ok_single),
+            "concurrent": summary(ok_conc),
+            "failed": (len(single) - len(ok_single)) + (len(concurrent) - len(ok_conc)),
+            "idle_memory_mib_median": statistics.median(memory.values()) if memory else None,
+            "cpu_s_median": statistics.median(cpu_values) if cpu_values else None,
+        },
+    }
+
+
+def fmt(value: float | None, digits: int = 1) -> str:
+    return "failed" if value is None else f"{value:.{digits}f}"
+
+
+def markdown(results: dict, meta: dict) -> str:
+    head = (
+        "| configuration | image | 1 user p50 / p95 / max (s) "
+        f"| {meta['users']} users p50 / p95 / max (s) | idle MiB per server | "
+        "CPU s per server | failed |\n|---|---|---|---|---|---|---|\n"
+    )
+    rows = []
+    for kind, r in results.items():
+        s = r["summary"]
+        one, many = s["single"], s["concurrent"]
+        rows.append(
+            f"| {kind} | `{r['image']}` | {fmt(one['p50'])} / {fmt(one['p95'])} / "
+            f"{fmt(one['max'])} | {fmt(many['p50'])} / {fmt(many['p95'])} / {fmt(many['max'])} "
+            f"| {fmt(s['idle_memory_mib_median'], 0)} | {fmt(s['cpu_s_median'])} "
+            f"| {s['failed']} |"
+        )
+    notes = (
+        f"\nRequest to ready through the hub REST API; {meta['rounds']} single-user rounds "
+        f"after {meta['warmup']} warm-up; memory (`docker stats`) and CPU (cgroup) are medians "
+        f"over the {meta['users']} servers, {meta['settle']} s after the last was ready. "
+        f"{meta['cpus']} CPUs, Docker {meta['docker']}, {meta['date']}; load average "
+        f"{meta['loadavg_before'][0]:.1f} before, {meta['loadavg_after'][0]:.1f} after (other "
+        "work on the machine makes the concurrent numbers vary).\n"
+    )
+    return "# Spawn benchmark\n\n" + head + "\n".join(rows) + "\n" + notes
+
+
+def ensure_images(kinds: list[str]) -> None:
+    only = [a for k in kinds for a in ("--only", "singleuser" if k == "ours" else "stock")]
+    build = [sys.executable, str(PROJECT_DIR / "images" / "build.py"), "--quiet", *only]
+    if subprocess.run(build).returncode != 0:
+        raise SystemExit("bench: the images could not be built (see above)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description="Spawn latency and idle memory: ours vs stock.")
+    p.add_argument("--out", type=Path, default=PROJECT_DIR / "bench" / "results")
+    p.add_argument("--users", type=int, default=10, help="servers started at once")
+    p.add_argument("--rounds", type=int, default=3, help="single-user spawns measured")
+    p.add_argument("--warmup", type=int, default=1, help="unmeasured spawns first")
+    p.add_argument("--settle", type=float, default=15, help="seconds idle before measuring")
+    p.add_argument("--deadline", type=float, default=300, help="seconds a spawn may take")
+    p.add_argument("--configs", default="stock,ours", help="which, in order: stock,ours")
+    p.add_argument("--no-build", action="store_true", help="use the images as they are")
+    args = p.parse_args(argv)
+    kinds = [k for k in args.configs.split(",") if k]
+    if set(kinds) - set(IMAGES):
+        p.error(f"--configs takes {', '.join(IMAGES)}")
+    if not PROXY.exists():
+        p.error(f"{PROXY} is missing: run make proxy (or make up) first")
+    if not args.no_build:
+        ensure_images(kinds)
+    meta = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "host": platform.node(),
+        "cpus": os.cpu_count(),
+        "docker": docker("version", "--format", "{{.Server.Version}}").strip(),
+        "users": args.users,
+        "rounds": args.rounds,
+        "warmup": args.warmup,
+        "settle": args.settle,
+        "loadavg_before": os.getloadavg(),
+    }
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="hdssbench-") as tmp:
+        workroot = Path(tmp)
+        synthetic = workroot / "synthetic"
+        subprocess.run(
+            [str(VENV_BIN / "hdss-dataset"), "generate", "--size", "tiny", "--seed", "11",
+             "--out", str(synthetic)],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        for kind in kinds:
+            results[kind] = bench_config(kind, args, workroot, synthetic)
+        subprocess.run(["chmod", "-R", "u+w", str(synthetic)], check=False)
+    meta["loadavg_after"] = os.getloadavg()
+    args.out.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    table = markdown(results, meta)
+    for name in (f"spawn-{stamp}", "spawn-latest"):
+        (args.out / f"{name}.json").write_text(
+            json.dumps({"meta": meta, "results": results}, indent=2)
+        )
+        (args.out / f"{name}.md").write_text(table)
+    print(table)
+    log(f"results in {args.out}/spawn-{stamp}.json and .md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
