@@ -77,7 +77,9 @@ def static_groups_of(username: str, groups: Mapping[str, Iterable[str]]) -> set[
     return {group for group, users in groups.items() if username in set(users)}
 
 
-def is_admin(hub_groups: Iterable[str], provider_groups: Iterable[str], admin_groups: Iterable[str]) -> bool:
+def is_admin(
+    hub_groups: Iterable[str], provider_groups: Iterable[str], admin_groups: Iterable[str]
+) -> bool:
     """True when any hub group or provider group of the user is an admin group."""
     wanted = set(admin_groups)
     return bool(wanted & (set(hub_groups) | set(provider_groups)))
@@ -220,9 +222,7 @@ class SandboxOAuthenticator(GenericOAuthenticator):
             raise HTTPError(status, message) from None
         except (OSError, TimeoutError) as e:
             status, message = fetch_problem(req.url, None, endpoint)
-            self.log.error(
-                "OIDC provider unreachable at %s %s: %s", req.method, redact(req.url), e
-            )
+            self.log.error("OIDC provider unreachable at %s %s: %s", req.method, redact(req.url), e)
             raise HTTPError(status, message) from None
         except ValueError as e:  # the answer was not JSON
             self.log.error("OIDC %s answer from %s is not JSON: %s", endpoint, redact(req.url), e)
@@ -271,9 +271,7 @@ class SandboxOAuthenticator(GenericOAuthenticator):
         user_info = auth_state.get(self.user_auth_state_key) or {}
         provider = claim_groups(user_info, self.provider_groups_claim)
         username = self.normalize_username(self.user_info_to_username(user_info))
-        return map_groups(provider, self.group_map) | static_groups_of(
-            username, self.static_groups
-        )
+        return map_groups(provider, self.group_map) | static_groups_of(username, self.static_groups)
 
     async def update_auth_model(self, auth_model: dict) -> dict:
         """Admin from ``sandbox_admin_groups`` (hub or provider groups)."""
