@@ -116,3 +116,34 @@ def test_apply_pages_sets_templates_and_a_callable(settings):
     assert (TEMPLATES / "home.html").is_file()
     ctx = c.JupyterHub.template_vars["hdss"](user("anna", "students"))
     assert ctx["user"] == "anna"
+
+
+def test_researcher_projects_come_from_the_real_ledger(settings, tmp_path):
+    from hdss_hub.ledger.core import Ledger
+    from hdss_hub.pages import ledger_projects
+
+    restricted = tmp_path / "restricted" / "dk-registers" / "1.0.0"
+    restricted.mkdir(parents=True)
+    (restricted / "datapackage.json").write_text("{}")
+    (restricted.parent / "current").symlink_to("1.0.0")
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    Ledger(url, restricted_root=restricted.parent.parent).log(
+        {
+            "project_id": "p-diabetes",
+            "members": ["rita"],
+            "datasets": ["dk-registers"],
+            "authority": "Sundhedsdatastyrelsen",
+            "reference": "FSEID-00001",
+            "legal_basis": "Research approval",
+            "valid_from": "2026-01-01T00:00:00Z",
+            "valid_until": "2099-01-01T00:00:00Z",
+        },
+        steward="sofie",
+    )
+    settings["ledger"].update(enabled=True, db_url=url)
+    lookup = ledger_projects(settings)
+    ctx = home_context(settings, user("rita", "researchers"), projects=lookup)
+    assert [p["project_id"] for p in ctx["projects"]] == ["p-diabetes"]
+    assert ctx["projects"][0]["state"] == "active"
+    assert ctx["projects"][0]["reference"] == "FSEID-00001"
+    assert home_context(settings, user("bo", "researchers"), projects=lookup)["projects"] == []
