@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,6 +27,7 @@ import docker
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from dockerspawner import DockerSpawner
 from hdss_registers.catalog import CatalogError, Sensitivity, scan
 
 from ..audit.db import make_engine, upgrade
@@ -82,7 +84,8 @@ class AirlockConfig:
     check: checks.Settings = field(default_factory=checks.Settings)
 
     def home_volume(self, user: str) -> str:
-        return f"{self.prefix}-home-{user}"
+        """The sandbox home volume, named as the spawner names it (escaped username)."""
+        return f"{self.prefix}-home-{DockerSpawner._escape(user)}"
 
     def project_volume(self, project: str) -> str:
         return f"{self.prefix}-project-{project}"
@@ -232,7 +235,7 @@ class Airlock:
         image = self.client.images.get(self.cfg.image)
         files: dict[str, File] = {}
         with holder(self.client, self.cfg.image, self.cfg.home_volume(user),
-                    f"{self.cfg.prefix}-airlock-read-{user}") as c:
+                    f"{self.cfg.prefix}-airlock-read-{secrets.token_hex(4)}") as c:
             for rel in wanted:
                 try:
                     for f in read_tree(c, rel, self.cfg.max_input_bytes, self.cfg.max_input_bytes):
@@ -272,7 +275,7 @@ class Airlock:
             req = Request.from_row(row)
         try:
             with holder(self.client, self.cfg.image, self.cfg.project_volume(project_id),
-                        f"{self.cfg.prefix}-airlock-write-{req.id}") as c:
+                        f"{self.cfg.prefix}-airlock-write-{req.id}", create=True) as c:
                 write_tree(c, f"{req.workdir}/code", list(files.values()), uid=ROOT_UID,
                            gid=ROOT_UID, file_mode=0o444, dir_mode=0o555)
                 write_tree(c, f"{req.workdir}/outbox", [], uid=USER_UID, gid=USER_GID,

@@ -47,12 +47,19 @@ class File:
 
 
 @contextmanager
-def holder(client: docker.DockerClient, image: str, volume: str, name: str) -> Iterator:
-    """A created (never started) container with ``volume`` at /home/jovyan."""
+def holder(client: docker.DockerClient, image: str, volume: str, name: str,
+           create: bool = False) -> Iterator:
+    """A created (never started) container with ``volume`` at /home/jovyan.
+
+    A missing volume is refused, or with ``create`` made (the engine fills a new volume
+    from the image's /home/jovyan, owned by the notebook user, when the holder is created).
+    """
     try:
         client.volumes.get(volume)
     except NotFound:
-        raise WorkspaceError(f"the volume {volume} does not exist") from None
+        if not create:
+            raise WorkspaceError(f"the volume {volume} does not exist") from None
+        client.volumes.create(volume, labels={"hdss.promotion": "workspace"})
     container = client.containers.create(
         image, ["true"], entrypoint=[], name=name, network_mode="none",
         volumes={volume: {"bind": HOME, "mode": "rw"}}, labels={"hdss.promotion": "holder"})
