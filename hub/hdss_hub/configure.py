@@ -127,7 +127,9 @@ def apply_spawner(settings: dict[str, Any], c: Config) -> None:
     s.start_timeout = d["start_timeout"]
     s.http_timeout = d["start_timeout"]
     s.profiles = settings["profiles"]
-    s.default_groups = list(settings["auth"].get("default_groups", []))
+    # With university login the provider's groups decide; nobody gets a group by default.
+    firstrun = settings["auth"]["kind"] == "firstrun"
+    s.default_groups = list(settings["auth"].get("default_groups", [])) if firstrun else []
     s.synthetic_root = settings["data"]["synthetic_root"]
     s.restricted_root = settings["data"].get("restricted_root", "")
     s.default_url = "/lab"

@@ -173,3 +173,10 @@ def test_ledger_off_leaves_secure_servers_closed(settings):
     c = Config()
     configure.apply_spawner(settings, c)
     assert "ledger_url" not in c.SandboxSpawner
+
+
+def test_university_login_gives_nobody_a_default_group(settings):
+    settings["auth"]["kind"] = "oidc"
+    c = Config()
+    configure.apply_spawner(settings, c)
+    assert c.SandboxSpawner.default_groups == []
