@@ -17,7 +17,7 @@ UP_SIZE   ?= tiny
 PYTEST    ?= $(PY) -m pytest
 FAST      := not docker and not postgres and not browser and not ansible
 
-.PHONY: help up down test test-fast bench lint fmt images dataset host-deps engine venv proxy test-data provision clean
+.PHONY: help up up-data down test test-fast test-deps bench lint fmt images dataset host-deps engine venv proxy lock clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -83,6 +83,9 @@ proxy: $(PROXY)
 $(PROXY):
 	@command -v npm >/dev/null || scripts/host-deps.sh nodejs npm
 	npm install --silent --no-fund --no-audit --prefix .tools configurable-http-proxy@5.3.0
+
+lock: ## Regenerate requirements/*.txt from requirements/*.in
+	scripts/lock.sh
 
 clean: down ## Remove the venv and tools (keeps var/: data, secrets, hub database)
 	rm -rf .venv .tools
