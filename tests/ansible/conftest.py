@@ -28,9 +28,11 @@ import json
 import os
 import re
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -155,6 +157,21 @@ def _wait_for_ssh(port: int, deadline: float) -> None:
     raise AssertionError(f"sshd in the test host did not answer on port {port}")
 
 
+def _snapshot_sources(dest: Path) -> Path:
+    """A copy of the working tree as git sees it: other engineers edit the tree while the
+    tests run, and every run of one session must install the same release."""
+    names = subprocess.run(
+        ["git", "-C", str(PROJECT_DIR), "ls-files", "-z", "--cached", "--others",
+         "--exclude-standard"], check=True, capture_output=True).stdout.decode().split("\0")
+    for name in filter(None, names):
+        src = PROJECT_DIR / name
+        if src.is_file() and not src.is_symlink():
+            target = dest / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, target)
+    return dest
+
+
 def _dataset_cli_present() -> bool:
     return (PROJECT_DIR / "datasets" / "hdss_registers" / "cli.py").is_file()
 
@@ -176,9 +193,11 @@ def host_image(engine) -> str:
 
 
 @pytest.fixture(scope="session")
-def test_host(host_image: str, tmp_path_factory) -> Iterator[ConvergeHost]:
+def test_host(host_image: str) -> Iterator[ConvergeHost]:
     """A running systemd container, reachable by SSH, and the inventory that reaches it."""
-    tmp = tmp_path_factory.mktemp("ansible")
+    # Our own temporary folder: pytest's basetemp keeps only the last three sessions, and
+    # other test runs on this machine would delete it under us.
+    tmp = Path(tempfile.mkdtemp(prefix="hdsstest-ansible-"))
     name = f"hdsstest-ansible-{secrets.token_hex(3)}"
     network = f"{name}-net"
     key = tmp / "id_ed25519"
@@ -219,6 +238,7 @@ def test_host(host_image: str, tmp_path_factory) -> Iterator[ConvergeHost]:
     }}}))
     vars_file = tmp / "test-vars.yml"
     vars_file.write_text(json.dumps({
+        "hdss_app_source_dir": str(_snapshot_sources(tmp / "src")),
         "hdss_app_build_dir": str(tmp / "build"),
         "hdss_docker_manage_engine": False,
         "hdss_docker_group_gid": sock.stat().st_gid,
@@ -243,7 +263,11 @@ def test_host(host_image: str, tmp_path_factory) -> Iterator[ConvergeHost]:
         _wait_for_ssh(ports["ssh"], time.monotonic() + 60)
         yield host
     finally:
+        if os.environ.get("HDSS_TEST_KEEP"):  # debugging: leave the host running
+            print(f"kept {name}; inventory {inventory}, vars {vars_file}")
+            return
         docker("rm", "-f", "-v", name, check=False)
+        shutil.rmtree(tmp, ignore_errors=True)
         ids = docker("ps", "-aq", "--filter", f"name=^{name}", check=False).stdout.split()
         if ids:
             docker("rm", "-f", "-v", *ids, check=False)
