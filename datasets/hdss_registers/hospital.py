@@ -29,7 +29,8 @@ CLOCK = [f"{m // 60:02d}:{m % 60:02d}:00" for m in range(24 * 60)]
 
 @lru_cache(maxsize=1)
 def _mix() -> tuple[np.ndarray, np.ndarray]:
-    """Cumulative weights of the general diagnosis mix for [sex, age band]."""
+    """Age-band edges, and the cumulative weights of the general diagnosis mix per
+    (sex, age band) laid end to end: group g's values lie in (g, g + 1]."""
     edges = sorted({0} | {c.min_age for c in C.ICD10} | {c.max_age + 1 for c in C.ICD10})
     edges = np.array([e for e in edges if e <= 120], dtype=float)
     w = np.array([c.weight for c in C.ICD10])
@@ -38,23 +39,21 @@ def _mix() -> tuple[np.ndarray, np.ndarray]:
         for bi, lo in enumerate(edges):
             ok = np.array([(c.sex in ("", sex)) and c.min_age <= lo <= c.max_age
                            for c in C.ICD10])
-            ww = w * ok
-            cum[si, bi] = np.cumsum(ww) / ww.sum()
-    return edges, cum
+            c = np.cumsum(w * ok)
+            c = c / c[-1]
+            c[c >= c[-1]] = 1.0  # exact top, so rounding never reaches a zero-weight code
+            cum[si, bi] = c
+    flat = cum.reshape(-1, len(w))
+    return edges, (flat + np.arange(len(flat))[:, None]).ravel()
 
 
 def sample_general(rng, sex: np.ndarray, age: np.ndarray) -> np.ndarray:
     """Indexes into ``codes.ICD10`` from the general mix, valid for each sex and age."""
-    edges, cum = _mix()
+    edges, flat = _mix()
     band = np.searchsorted(edges, np.floor(age), side="right") - 1
     group = (sex.astype(np.int64) - 1) * len(edges) + band
-    out = np.empty(len(sex), dtype=np.int64)
-    u = rng.random(len(sex))
-    flat = cum.reshape(-1, cum.shape[-1])
-    for g in np.unique(group):
-        sel = group == g
-        out[sel] = np.searchsorted(flat[g], u[sel], side="right")
-    return np.minimum(out, len(CODES) - 1)
+    pos = np.searchsorted(flat, group + rng.random(len(sex)), side="right")
+    return np.minimum(pos - group * len(CODES), len(CODES) - 1)
 
 
 def _contacts(t, rng):
@@ -102,7 +101,7 @@ def _b_codes(t, rng, who, day, a) -> tuple[np.ndarray, np.ndarray]:
     n = len(who)
     age = t.age_at(who, day)
     nb = rng.choice(4, size=n, p=[.45, .3, .17, .08])
-    cand = np.stack([sample_general(rng, ch.sex[who], age) for _ in range(3)], axis=1)
+    cand = sample_general(rng, np.repeat(ch.sex[who], 3), np.repeat(age, 3)).reshape(n, 3)
     dm = np.where(ch.t1d[who] <= day, CODE_IX["DE109"],
                   np.where(ch.t2d[who] <= day, CODE_IX["DE119"], -1))
     cand[:, 0] = np.where((dm >= 0) & (rng.random(n) < 0.7), dm, cand[:, 0])

@@ -159,6 +159,19 @@ def _poisson_events(rng, events: Events, who, lo, hi, rate, kind) -> None:
     events.add(who[idx], _uniform_days(rng, lo[idx], hi[idx]), kind)
 
 
+def _age_table(knots) -> np.ndarray:
+    return np.interp(np.arange(121) + 0.5, knots[0], knots[1])
+
+
+CANCER_RATE = np.stack([c[0] / 1e5 * _age_table(c[2]) for c in P.CANCERS.values()], axis=1)
+CANCER_MALE = np.array([c[1] != "F" for c in P.CANCERS.values()])
+CANCER_FEMALE = np.array([c[1] != "M" for c in P.CANCERS.values()])
+DRUG_START = np.stack([_age_table(d[0]) for d in P.CHRONIC_DRUGS.values()], axis=1)
+DRUG_MALE = np.array([d[1] != "F" for d in P.CHRONIC_DRUGS.values()])
+DRUG_FEMALE = np.array([d[1] != "M" for d in P.CHRONIC_DRUGS.values()])
+DRUG_STOP = np.array([d[2] for d in P.CHRONIC_DRUGS.values()])
+
+
 def simulate(rng: np.random.Generator, n: int, first_id: int) -> Chunk:
     """The life courses of ``n`` persons (ids ``first_id`` ...), drawn from ``rng``."""
     p = draw_persons(rng, n)
@@ -170,7 +183,6 @@ def simulate(rng: np.random.Generator, n: int, first_id: int) -> Chunk:
                cancer_day=np.full(n, NEVER, dtype=np.int64))
     male = sex == 1
     frailty = rng.gamma(P.CONTACT_FRAILTY_SHAPE, 1 / P.CONTACT_FRAILTY_SHAPE, n)
-    cancer_rate = np.zeros((len(CANCER_SITES), 1))
     groups = len(DRUG_GROUPS)
     on = np.zeros((n, groups), dtype=bool)
     on_since = np.zeros((n, groups), dtype=np.int64)
@@ -228,35 +240,36 @@ def simulate(rng: np.random.Generator, n: int, first_id: int) -> Chunk:
         t1d[w[hit & first1]] = on1[hit & first1]
         t2d[w[hit & ~first1]] = on2[hit & ~first1]
 
-        for j, (rate, csex, shape, _) in enumerate(P.CANCERS.values()):
-            ok_sex = np.ones(len(w), bool) if not csex else (m if csex == "M" else ~m)
-            cancer_rate = rate / 1e5 * curve(shape, ai) * ok_sex
-            cday = _exp_day(rng, np.where(ch.cancer[w] < 0, cancer_rate, 0), s)
-            new = cday < hi
-            ch.cancer[w[new]] = j
+        # One competing hazard for all sites, then the site in proportion to its rate.
+        rates = CANCER_RATE[ai] * np.where(m[:, None], CANCER_MALE, CANCER_FEMALE)
+        total = rates.sum(1) * (ch.cancer[w] < 0)
+        cday = _exp_day(rng, total, s)
+        new = np.flatnonzero(cday < hi)
+        if len(new):
+            cum = np.cumsum(rates[new], axis=1)
+            site = (rng.random(len(new))[:, None] * cum[:, -1:] > cum).sum(1)
+            ch.cancer[w[new]] = site
             ch.cancer_day[w[new]] = cday[new]
 
-        # Chronic drug use: start and stop once a year at most.
+        # Chronic drug use, all groups at once: start and stop once a year at most.
         first = ~started[w]
         started[w] = True
-        for g, (knots, gsex, stop) in enumerate(P.CHRONIC_DRUGS.values()):
-            lam = curve(knots, ai)
-            if gsex:
-                lam = lam * (m if gsex == "M" else ~m)
-            cur = on[w, g]
-            init = first & ~cur & (rng.random(len(w)) < 0.3 * lam / (lam + stop))
-            on[w[init], g] = True
-            on_since[w[init], g] = s[init]
-            cur = on[w, g]
-            ends = cur & (rng.random(len(w)) < -np.expm1(-stop * (hi - s) / DPY))
-            starts = ~cur & (rng.random(len(w)) < -np.expm1(-lam * (hi - s) / DPY))
-            when = _uniform_days(rng, s, hi)
-            if ends.any():
-                we = w[ends]
-                course_parts.append((we, np.full(len(we), g), on_since[we, g], when[ends]))
-                on[we, g] = False
-            on[w[starts], g] = True
-            on_since[w[starts], g] = when[starts]
+        lam = DRUG_START[ai] * np.where(m[:, None], DRUG_MALE, DRUG_FEMALE)
+        dur = ((hi - s) / DPY)[:, None]
+        u = rng.random((4, len(w), groups))
+        cur = on[w]
+        since = on_since[w]
+        init = first[:, None] & ~cur & (u[0] < 0.3 * lam / (lam + DRUG_STOP))
+        cur |= init
+        since = np.where(init, s[:, None], since)
+        when = s[:, None] + (u[3] * (hi - s)[:, None]).astype(np.int64)
+        ends = cur & (u[1] < -np.expm1(-DRUG_STOP * dur))
+        starts = ~cur & (u[2] < -np.expm1(-lam * dur))
+        if ends.any():
+            r, g = np.nonzero(ends)
+            course_parts.append((w[r], g, since[r, g], when[r, g]))
+        on[w] = (cur & ~ends) | starts
+        on_since[w] = np.where(starts, when, since)
 
         # Days of contacts, acute prescriptions and laboratory samples.
         diab = (t2d[w] < hi) | (t1d[w] < hi)

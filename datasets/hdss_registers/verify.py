@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
-from hdss_registers.catalog import CURRENT, MANIFEST
+from hdss_registers.catalog import CURRENT, MANIFEST, current_version
 from hdss_registers.writer import sha256_file
 
 
@@ -21,8 +21,10 @@ def resolve_version(path: Path) -> Path:
     path = Path(path)
     if (path / MANIFEST).is_file():
         return path
-    if (path / CURRENT).exists():
-        return (path / CURRENT).resolve()
+    if path.is_dir():
+        version = current_version(path)  # the catalogue's rule: current, else the newest
+        if version is not None:
+            return version
     raise VerifyError(f"{path} holds no {MANIFEST} and no '{CURRENT}' link: pass a dataset "
                       f"version directory or a dataset directory")
 

@@ -18,7 +18,6 @@ from hdss_registers.schema import BY_NAME
 PARQUET_OPTIONS = dict(
     compression="zstd",
     compression_level=1,
-    write_statistics=True,
     version="2.6",
     data_page_version="1.0",
     store_schema=False,  # dictionary-typed columns read back as plain strings
@@ -85,7 +84,11 @@ class TableWriter:
             # Dictionary-encode strings only: high-entropy numbers (incomes) gain nothing.
             strings = [f.name for f in data.schema
                        if pa.types.is_string(f.type) or pa.types.is_dictionary(f.type)]
+            # Statistics (min/max) on dates and numbers, for row-group pruning; string
+            # min/max is costly and no query here prunes on it.
+            others = [f.name for f in data.schema if f.name not in strings]
             w = self.writers[rel] = pq.ParquetWriter(path, data.schema, use_dictionary=strings,
+                                                     write_statistics=others,
                                                      **PARQUET_OPTIONS)
             self.rows[rel] = 0
         w.write_table(data, row_group_size=max(data.num_rows, 1))
