@@ -15,9 +15,22 @@ IMAGE = "hdss/singleuser:latest"
 
 
 def publish(root, seed: int, *extra: str) -> None:
-    subprocess.run([str(VENV_BIN / "hdss-dataset"), "generate", "--size", "tiny", "--seed",
-                    str(seed), "--out", str(root), *extra],
-                   check=True, capture_output=True, text=True)
+    subprocess.run(
+        [
+            str(VENV_BIN / "hdss-dataset"),
+            "generate",
+            "--size",
+            "tiny",
+            "--seed",
+            str(seed),
+            "--out",
+            str(root),
+            *extra,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -40,8 +53,13 @@ def engine(docker_client):
 
 def put_files(client, volume: str, files: dict[str, bytes], uid: int = 1000) -> None:
     """Write files into a volume (as the sandbox user would have), creating it if needed."""
-    c = client.containers.create(IMAGE, ["true"], entrypoint=[], network_mode="none",
-                                 volumes={volume: {"bind": "/home/jovyan", "mode": "rw"}})
+    c = client.containers.create(
+        IMAGE,
+        ["true"],
+        entrypoint=[],
+        network_mode="none",
+        volumes={volume: {"bind": "/home/jovyan", "mode": "rw"}},
+    )
     try:
         buf = io.BytesIO()
         with tarfile.open(fileobj=buf, mode="w") as tar:
@@ -60,8 +78,13 @@ def put_files(client, volume: str, files: dict[str, bytes], uid: int = 1000) -> 
 
 def list_files(client, volume: str, path: str) -> dict[str, bytes]:
     """The regular files under /home/jovyan/<path> in a volume ({} if it is missing)."""
-    c = client.containers.create(IMAGE, ["true"], entrypoint=[], network_mode="none",
-                                 volumes={volume: {"bind": "/home/jovyan", "mode": "ro"}})
+    c = client.containers.create(
+        IMAGE,
+        ["true"],
+        entrypoint=[],
+        network_mode="none",
+        volumes={volume: {"bind": "/home/jovyan", "mode": "ro"}},
+    )
     try:
         try:
             stream, _ = c.get_archive(f"/home/jovyan/{path}")
@@ -76,11 +99,16 @@ def list_files(client, volume: str, path: str) -> dict[str, bytes]:
 
 def permission(project: str, members: list[str], reference: str) -> dict:
     now = datetime.now(UTC)
-    return {"project_id": project, "members": members, "datasets": ["dk-restricted"],
-            "authority": "Sundhedsdatastyrelsen", "reference": reference,
-            "legal_basis": "Research approval (test)",
-            "valid_from": (now - timedelta(minutes=1)).isoformat(),
-            "valid_until": (now + timedelta(days=30)).isoformat()}
+    return {
+        "project_id": project,
+        "members": members,
+        "datasets": ["dk-restricted"],
+        "authority": "Sundhedsdatastyrelsen",
+        "reference": reference,
+        "legal_basis": "Research approval (test)",
+        "valid_from": (now - timedelta(minutes=1)).isoformat(),
+        "valid_until": (now + timedelta(days=30)).isoformat(),
+    }
 
 
 @pytest.fixture

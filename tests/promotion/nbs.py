@@ -13,8 +13,11 @@ def notebook(*cells: str) -> bytes:
     nb = new_notebook()
     nb.cells = [new_code_cell(PARAMS, metadata={"tags": ["parameters"]})]
     nb.cells += [new_code_cell(c) for c in cells]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     return nbformat.writes(nb).encode()
 
 

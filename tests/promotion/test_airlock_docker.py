@@ -8,11 +8,10 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from hdss_hub.audit.log import AuditLog
 from hdss_hub.ledger.core import Ledger
-from hdss_hub.promotion import checks
 from hdss_hub.promotion.core import Airlock, AirlockConfig, Invalid, Refused
+
 from tests.promotion import nbs
 from tests.promotion.conftest import list_files, permission, put_files
 
@@ -26,14 +25,27 @@ def airlock(engine, data_roots, prefix, tmp_path):
     url = f"sqlite:///{tmp_path / 'hub.sqlite'}"
     ledger = Ledger(url, restricted_root=restricted)
     ledger.log(permission(PROJECT, ["alice", "sam"], "SDS-1"), steward="sam")
-    cfg = AirlockConfig(prefix=prefix, restricted_root=str(restricted),
-                        synthetic_root=str(synthetic), airlock_dir=str(tmp_path / "airlock"),
-                        timeout_seconds=120)
-    put_files(engine, cfg.home_volume("alice"), {
-        "study/aggregate.ipynb": nbs.AGGREGATE, "study/helper.py": b"X = 1\n",
-        "small.ipynb": nbs.SMALL_AND_IDS, "missing.ipynb": nbs.MISSING_COLUMN,
-        "fails.ipynb": nbs.FAILS, "hangs.ipynb": nbs.HANGS,
-        "escape.ipynb": b"symlink:/etc/passwd", "link": b"symlink:/etc"})
+    cfg = AirlockConfig(
+        prefix=prefix,
+        restricted_root=str(restricted),
+        synthetic_root=str(synthetic),
+        airlock_dir=str(tmp_path / "airlock"),
+        timeout_seconds=120,
+    )
+    put_files(
+        engine,
+        cfg.home_volume("alice"),
+        {
+            "study/aggregate.ipynb": nbs.AGGREGATE,
+            "study/helper.py": b"X = 1\n",
+            "small.ipynb": nbs.SMALL_AND_IDS,
+            "missing.ipynb": nbs.MISSING_COLUMN,
+            "fails.ipynb": nbs.FAILS,
+            "hangs.ipynb": nbs.HANGS,
+            "escape.ipynb": b"symlink:/etc/passwd",
+            "link": b"symlink:/etc",
+        },
+    )
     engine.volumes.create(cfg.project_volume(PROJECT))
     yield Airlock(url, ledger, engine, cfg)
 
@@ -81,10 +93,16 @@ def test_contract_stops_a_missing_column(airlock, engine):
     assert list_files(engine, airlock.cfg.project_volume(PROJECT), "promotions") == {}
 
 
-@pytest.mark.parametrize("paths, message", [
-    (["escape.ipynb"], "link"), (["link/passwd"], "link"), (["../x.ipynb"], "'..'"),
-    (["/etc/passwd"], "absolute"), (["nothing.ipynb"], "no such file"),
-])
+@pytest.mark.parametrize(
+    "paths, message",
+    [
+        (["escape.ipynb"], "link"),
+        (["link/passwd"], "link"),
+        (["../x.ipynb"], "'..'"),
+        (["/etc/passwd"], "absolute"),
+        (["nothing.ipynb"], "no such file"),
+    ],
+)
 def test_bad_selections_are_refused_and_audited(airlock, paths, message):
     with pytest.raises(Invalid) as e:
         airlock.submit("alice", PROJECT, paths)

@@ -15,8 +15,8 @@ import time
 
 import pytest
 import requests
-
 from hdss_hub.promotion.core import AirlockConfig
+
 from tests.conftest import unique_prefix
 from tests.integration.hubproc import Hub, cleanup_docker, free_port
 from tests.promotion import nbs
@@ -31,13 +31,20 @@ def phub(engine, data_roots, tmp_path_factory):
     synthetic, restricted = data_roots
     prefix = unique_prefix("prh")
     users = {n: f"{prefix}-{n}" for n in ("res", "steward", "steward2")}
-    hub = Hub(tmp_path_factory.mktemp("phub"), prefix, synthetic, extra={
-        "data": {"restricted_root": str(restricted)},
-        "ledger": {"enabled": True, "port": free_port(), "reconcile_seconds": 60},
-        "promotion": {"enabled": True, "port": free_port(), "timeout_seconds": 180},
-        "groups": {"researchers": [users["res"]],
-                   "stewards": [users["steward"], users["steward2"]]},
-    })
+    hub = Hub(
+        tmp_path_factory.mktemp("phub"),
+        prefix,
+        synthetic,
+        extra={
+            "data": {"restricted_root": str(restricted)},
+            "ledger": {"enabled": True, "port": free_port(), "reconcile_seconds": 60},
+            "promotion": {"enabled": True, "port": free_port(), "timeout_seconds": 180},
+            "groups": {
+                "researchers": [users["res"]],
+                "stewards": [users["steward"], users["steward2"]],
+            },
+        },
+    )
     hub.users = users
     try:
         hub.start()
@@ -56,12 +63,18 @@ def api(hub, method, path, user, service="promotion", **kwargs):
     if token is None:
         token = hub.user_token(user)
         hub.tokens = {**getattr(hub, "tokens", {}), user: token}
-    return requests.request(method, f"{hub.url}/services/{service}/api{path}",
-                            headers={"Authorization": f"token {token}"}, timeout=60, **kwargs)
+    return requests.request(
+        method,
+        f"{hub.url}/services/{service}/api{path}",
+        headers={"Authorization": f"token {token}"},
+        timeout=60,
+        **kwargs,
+    )
 
 
-def wait_state(hub, user, request_id, states=("awaiting-review", "failed", "timed-out"),
-               deadline=240):
+def wait_state(
+    hub, user, request_id, states=("awaiting-review", "failed", "timed-out"), deadline=240
+):
     start = time.monotonic()
     while time.monotonic() - start < deadline:
         r = api(hub, "GET", f"/requests/{request_id}", user)
@@ -79,17 +92,40 @@ def sandbox(phub, engine):
     assert phub.spawn(res, profile="course").status_code in (201, 202)
     phub.wait_ready(res)
     container = engine.containers.get(phub.container_name(res))
-    put_files(engine, home(phub, res), {
-        "study/aggregate.ipynb": nbs.AGGREGATE, "small.ipynb": nbs.SMALL_AND_IDS,
-        "missing.ipynb": nbs.MISSING_COLUMN})
+    put_files(
+        engine,
+        home(phub, res),
+        {
+            "study/aggregate.ipynb": nbs.AGGREGATE,
+            "small.ipynb": nbs.SMALL_AND_IDS,
+            "missing.ipynb": nbs.MISSING_COLUMN,
+        },
+    )
     ran = container.exec_run(
-        ["/opt/venv/bin/python", "-m", "papermill", "study/aggregate.ipynb", "/tmp/out.ipynb",
-         "-p", "output_dir", "/tmp"], user="1000", workdir="/home/jovyan")
+        [
+            "/opt/venv/bin/python",
+            "-m",
+            "papermill",
+            "study/aggregate.ipynb",
+            "/tmp/out.ipynb",
+            "-p",
+            "output_dir",
+            "/tmp",
+        ],
+        user="1000",
+        workdir="/home/jovyan",
+    )
     assert ran.exit_code == 0, ran.output.decode(errors="replace")[-2000:]
     assert container.exec_run(["cat", "/tmp/persons_by_sex.csv"]).exit_code == 0
     # The steward logs the permission (the second steward is a member too).
-    r = api(phub, "POST", "/permissions", phub.users["steward"], service="ledger",
-            json=permission(PROJECT, [res, phub.users["steward2"]], "SDS-2026-0777"))
+    r = api(
+        phub,
+        "POST",
+        "/permissions",
+        phub.users["steward"],
+        service="ledger",
+        json=permission(PROJECT, [res, phub.users["steward2"]], "SDS-2026-0777"),
+    )
     assert r.status_code == 201, r.text
     deadline = time.monotonic() + 60
     while api(phub, "GET", "/me", res).status_code != 200 and time.monotonic() < deadline:
@@ -99,8 +135,13 @@ def sandbox(phub, engine):
 
 @pytest.fixture(scope="module")
 def aggregate(phub, sandbox):
-    r = api(phub, "POST", "/requests", phub.users["res"],
-            json={"project_id": PROJECT, "paths": ["study"]})
+    r = api(
+        phub,
+        "POST",
+        "/requests",
+        phub.users["res"],
+        json={"project_id": PROJECT, "paths": ["study"]},
+    )
     assert r.status_code == 201, r.text
     return wait_state(phub, phub.users["res"], r.json()["id"])
 
@@ -113,17 +154,35 @@ def test_aggregate_is_promoted_run_checked_and_released(phub, engine, aggregate)
     log = api(phub, "GET", f"/requests/{aggregate['id']}/log", res).json()
     assert "papermill" in log["log"]
     # Researchers never read outputs before release, nor review.
-    assert api(phub, "GET", f"/requests/{aggregate['id']}/outputs/persons_by_sex.csv",
-               res).status_code == 403
-    assert api(phub, "POST", f"/requests/{aggregate['id']}/review", res,
-               json={"decision": "approve", "reason": "x"}).status_code == 403
+    assert (
+        api(phub, "GET", f"/requests/{aggregate['id']}/outputs/persons_by_sex.csv", res).status_code
+        == 403
+    )
+    assert (
+        api(
+            phub,
+            "POST",
+            f"/requests/{aggregate['id']}/review",
+            res,
+            json={"decision": "approve", "reason": "x"},
+        ).status_code
+        == 403
+    )
     shown = api(phub, "GET", f"/requests/{aggregate['id']}/outputs/persons_by_sex.csv", steward)
     assert shown.status_code == 200 and "koen" in shown.text
-    page = requests.get(f"{phub.url}/services/promotion/requests/{aggregate['id']}",
-                        headers={"Authorization": f"token {phub.tokens[steward]}"}, timeout=60)
+    page = requests.get(
+        f"{phub.url}/services/promotion/requests/{aggregate['id']}",
+        headers={"Authorization": f"token {phub.tokens[steward]}"},
+        timeout=60,
+    )
     assert page.status_code == 200 and "persons_by_sex.csv" in page.text
-    r = api(phub, "POST", f"/requests/{aggregate['id']}/review", steward,
-            json={"decision": "approve", "reason": "Aggregates of many persons"})
+    r = api(
+        phub,
+        "POST",
+        f"/requests/{aggregate['id']}/review",
+        steward,
+        json={"decision": "approve", "reason": "Aggregates of many persons"},
+    )
     assert r.status_code == 200 and r.json()["state"] == "released", r.text
     released = list_files(engine, home(phub, res), f"results/{aggregate['id']}")
     names = {k.split("/", 1)[1] for k in released}
@@ -135,32 +194,51 @@ def test_aggregate_is_promoted_run_checked_and_released(phub, engine, aggregate)
 
 def test_small_cells_and_person_ids_are_caught_and_never_released(phub, engine, sandbox):
     res, steward = phub.users["res"], phub.users["steward"]
-    r = api(phub, "POST", "/requests", res, json={"project_id": PROJECT,
-                                                  "paths": ["small.ipynb"]})
+    r = api(phub, "POST", "/requests", res, json={"project_id": PROJECT, "paths": ["small.ipynb"]})
     assert r.status_code == 201, r.text
     req = wait_state(phub, res, r.json()["id"])
     status = {c["path"]: c["status"] for c in req["checks"]}
     assert status == {"deaths.csv": "flag", "small.ipynb": "block"}, req["checks"]
-    r = api(phub, "POST", f"/requests/{req['id']}/review", steward,
-            json={"decision": "reject", "reason": "Cells below 5 and person ids"})
+    r = api(
+        phub,
+        "POST",
+        f"/requests/{req['id']}/review",
+        steward,
+        json={"decision": "reject", "reason": "Cells below 5 and person ids"},
+    )
     assert r.status_code == 200 and r.json()["state"] == "rejected"
     assert list_files(engine, home(phub, res), f"results/{req['id']}") == {}
 
 
 def test_a_column_missing_from_the_restricted_schema_stops_at_the_contract(phub, sandbox):
-    r = api(phub, "POST", "/requests", phub.users["res"],
-            json={"project_id": PROJECT, "paths": ["missing.ipynb"]})
+    r = api(
+        phub,
+        "POST",
+        "/requests",
+        phub.users["res"],
+        json={"project_id": PROJECT, "paths": ["missing.ipynb"]},
+    )
     assert r.status_code == 422, r.text
     assert "income_decile" in r.json()["message"]
     assert r.json()["contract"][0]["problems"][0]["name"] == "bef.income_decile"
 
 
 def test_path_traversal_and_no_permission_are_refused(phub, sandbox):
-    r = api(phub, "POST", "/requests", phub.users["res"],
-            json={"project_id": PROJECT, "paths": ["../../etc/passwd"]})
+    r = api(
+        phub,
+        "POST",
+        "/requests",
+        phub.users["res"],
+        json={"project_id": PROJECT, "paths": ["../../etc/passwd"]},
+    )
     assert r.status_code == 422 and "'..'" in r.json()["message"]
-    r = api(phub, "POST", "/requests", phub.users["res"],
-            json={"project_id": "other-2026", "paths": ["small.ipynb"]})
+    r = api(
+        phub,
+        "POST",
+        "/requests",
+        phub.users["res"],
+        json={"project_id": "other-2026", "paths": ["small.ipynb"]},
+    )
     assert r.status_code == 403 and "no permission" in r.json()["message"]
 
 
@@ -170,8 +248,13 @@ def test_a_steward_may_not_review_their_own_request(phub, engine, sandbox):
     r = api(phub, "POST", "/requests", s2, json={"project_id": PROJECT, "paths": ["mine.ipynb"]})
     assert r.status_code == 201, r.text
     req = wait_state(phub, s2, r.json()["id"])
-    r = api(phub, "POST", f"/requests/{req['id']}/review", s2,
-            json={"decision": "approve", "reason": "looks fine to me"})
+    r = api(
+        phub,
+        "POST",
+        f"/requests/{req['id']}/review",
+        s2,
+        json={"decision": "approve", "reason": "looks fine to me"},
+    )
     assert r.status_code == 403 and "another data steward" in r.json()["message"]
     assert list_files(engine, home(phub, s2), "results") == {}
 
@@ -180,10 +263,16 @@ def test_every_step_is_audited_and_the_chain_verifies(phub, aggregate):
     steward = phub.users["steward"]
     entries = api(phub, "GET", "/audit?limit=1000", steward, service="ledger").json()
     seen = {(e["action"], e["outcome"]) for e in entries}
-    for expected in [("permission.log", "ok"), ("promotion.submit", "ok"),
-                     ("promotion.submit", "contract-failed"), ("promotion.run", "started"),
-                     ("promotion.check", "ok"), ("promotion.approve", "released"),
-                     ("promotion.reject", "rejected"), ("promotion.review", "denied")]:
+    for expected in [
+        ("permission.log", "ok"),
+        ("promotion.submit", "ok"),
+        ("promotion.submit", "contract-failed"),
+        ("promotion.run", "started"),
+        ("promotion.check", "ok"),
+        ("promotion.approve", "released"),
+        ("promotion.reject", "rejected"),
+        ("promotion.review", "denied"),
+    ]:
         assert expected in seen, (expected, sorted(seen))
     verify = api(phub, "GET", "/audit/verify", steward, service="ledger")
     assert verify.status_code == 200 and verify.json()["ok"] is True, verify.text

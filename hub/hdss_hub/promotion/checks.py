@@ -33,7 +33,8 @@ PASS, FLAG, BLOCK = "pass", "flag", "block"
 ORDER = {PASS: 0, FLAG: 1, BLOCK: 2}
 
 PERSON_ID_COLUMNS = re.compile(
-    r"^(pnr|cpr|cprnr|v_cpr|k_cprnr|person_?id|patient_?id|pid|subject_?id|id)$", re.I)
+    r"^(pnr|cpr|cprnr|v_cpr|k_cprnr|person_?id|patient_?id|pid|subject_?id|id)$", re.I
+)
 PERSON_ID_VALUES = [
     ("a CPR number", re.compile(r"(?<![\d-])\d{6}-?\d{4}(?![\d-])")),
     ("a pseudonymised person id (pnr)", re.compile(r"\b[A-Z](?=[0-9A-Z]{0,8}\d)[0-9A-Z]{9}\b")),
@@ -41,19 +42,22 @@ PERSON_ID_VALUES = [
 COUNT_COLUMNS = re.compile(
     r"^(n|n_.*|.*_n|count|.*_count|count_.*|antal|.*_antal|freq|frequency|cases|events|"
     r"deaths|persons|patients|people|individuals|users|new_users|incident_cases|numerator)$",
-    re.I)
+    re.I,
+)
 DENOMINATOR_COLUMNS = re.compile(
-    r"^(total|n_total|denominator|population|persons_at_risk|at_risk|n_at_risk|.*_total)$",
-    re.I)
-PERCENT_COLUMNS = re.compile(r"(^|_)(pct|percent|percentage|prop|proportion|share|andel)(_|$)|%",
-                             re.I)
+    r"^(total|n_total|denominator|population|persons_at_risk|at_risk|n_at_risk|.*_total)$", re.I
+)
+PERCENT_COLUMNS = re.compile(
+    r"(^|_)(pct|percent|percentage|prop|proportion|share|andel)(_|$)|%", re.I
+)
 MINMAX_COLUMNS = re.compile(r"(^|_)(min|max|minimum|maximum|first|last)(_|$)", re.I)
 QUANTILE_COLUMNS = re.compile(
-    r"(^|_)(median|mean|avg|average|sd|std|p\d{1,2}|q[1-3]|iqr|percentile|quantile)(_|$)",
-    re.I)
+    r"(^|_)(median|mean|avg|average|sd|std|p\d{1,2}|q[1-3]|iqr|percentile|quantile)(_|$)", re.I
+)
 NOT_COUNTS = re.compile(r"(^|_)(year|aar|age|alder|code|kode|id|period|month|week)(_|$)", re.I)
-SUPPRESSED = re.compile(r"^\s*(<\s*\d+|x|\*|-|–|\.|na|nan|none|null|suppressed|redacted)?\s*$",
-                        re.I)
+SUPPRESSED = re.compile(
+    r"^\s*(<\s*\d+|x|\*|-|–|\.|na|nan|none|null|suppressed|redacted)?\s*$", re.I
+)
 TEXT_TYPES = (".txt", ".md", ".log", ".json")
 IMAGE_TYPES = (".png", ".svg", ".pdf", ".jpg", ".jpeg")
 
@@ -91,8 +95,13 @@ class FileReport:
         self.findings.append(Finding(rule, severity, detail, where))
 
     def to_json(self) -> dict[str, Any]:
-        return {"path": self.path, "size": self.size, "sha256": self.sha256,
-                "status": self.status, "findings": [f.to_json() for f in self.findings]}
+        return {
+            "path": self.path,
+            "size": self.size,
+            "sha256": self.sha256,
+            "status": self.status,
+            "findings": [f.to_json() for f in self.findings],
+        }
 
 
 def number(text: str) -> float | None:
@@ -116,25 +125,37 @@ def _is_int(v: float | None) -> bool:
 # -- tables -------------------------------------------------------------------------------
 
 
-def check_table(header: list[str], rows: list[list[str]], cfg: Settings, report: FileReport,
-                where: str = "") -> None:
+def check_table(
+    header: list[str], rows: list[list[str]], cfg: Settings, report: FileReport, where: str = ""
+) -> None:
     """Apply the table rules to one table (header and rows of text cells)."""
     at = f"{where} " if where else ""
     header = [h.strip() for h in header]
     t = cfg.threshold
     for i, name in enumerate(header):
         if PERSON_ID_COLUMNS.match(name):
-            report.add("person-id", BLOCK, f"column {name!r} holds person ids", f"{at}column {i + 1}")
+            report.add(
+                "person-id", BLOCK, f"column {name!r} holds person ids", f"{at}column {i + 1}"
+            )
     for r, row in enumerate(rows, 1):
         for c, cell in enumerate(row):
             for label, pattern in PERSON_ID_VALUES:
                 if pattern.search(cell):
-                    report.add("person-id", BLOCK, f"a value looks like {label}",
-                               f"{at}row {r}, column {c + 1}")
+                    report.add(
+                        "person-id",
+                        BLOCK,
+                        f"a value looks like {label}",
+                        f"{at}row {r}, column {c + 1}",
+                    )
                     break
     if len(rows) > cfg.max_table_rows:
-        report.add("row-level", BLOCK, f"{len(rows)} rows, more than the {cfg.max_table_rows} "
-                   "an aggregate table may have: looks like row-level data", where)
+        report.add(
+            "row-level",
+            BLOCK,
+            f"{len(rows)} rows, more than the {cfg.max_table_rows} "
+            "an aggregate table may have: looks like row-level data",
+            where,
+        )
     if any(f.severity == BLOCK for f in report.findings):
         return
     values = [[number(cell) for cell in row] for row in rows]
@@ -144,12 +165,22 @@ def check_table(header: list[str], rows: list[list[str]], cfg: Settings, report:
 
     counts = [i for i, h in enumerate(header) if COUNT_COLUMNS.match(h)]
     # An all-integer cross table: every value column is a count unless named otherwise.
-    value_cols = [i for i in range(1, len(header)) if not NOT_COUNTS.search(header[i])
-                  and not PERCENT_COLUMNS.search(header[i])
-                  and not QUANTILE_COLUMNS.search(header[i])
-                  and not MINMAX_COLUMNS.search(header[i])]
-    if not counts and value_cols and rows and all(
-            all(_is_int(v[i]) or v[i] is None for v in values if i < len(v)) for i in value_cols):
+    value_cols = [
+        i
+        for i in range(1, len(header))
+        if not NOT_COUNTS.search(header[i])
+        and not PERCENT_COLUMNS.search(header[i])
+        and not QUANTILE_COLUMNS.search(header[i])
+        and not MINMAX_COLUMNS.search(header[i])
+    ]
+    if (
+        not counts
+        and value_cols
+        and rows
+        and all(
+            all(_is_int(v[i]) or v[i] is None for v in values if i < len(v)) for i in value_cols
+        )
+    ):
         counts = value_cols
     denominators = col(DENOMINATOR_COLUMNS)
     percents = [i for i in col(PERCENT_COLUMNS) if i not in counts]
@@ -160,38 +191,69 @@ def check_table(header: list[str], rows: list[list[str]], cfg: Settings, report:
         for i in counts:
             v = row[i] if i < len(row) else None
             if v is not None and 0 < v < t:
-                report.add("small-count", FLAG, f"count {v:g} is below {t}",
-                           f"{at}row {r}, column {header[i]!r}")
+                report.add(
+                    "small-count",
+                    FLAG,
+                    f"count {v:g} is below {t}",
+                    f"{at}row {r}, column {header[i]!r}",
+                )
         for i in percents:
             v = row[i] if i < len(row) else None
             if v is None or v == 0:
                 continue
             denoms = [row[d] for d in denominators if d < len(row) and row[d]]
             if denoms:
-                share = v if v <= 1 and "%" not in header[i] and re.search(
-                    r"prop|share|andel", header[i], re.I) else v / 100
+                share = (
+                    v
+                    if v <= 1
+                    and "%" not in header[i]
+                    and re.search(r"prop|share|andel", header[i], re.I)
+                    else v / 100
+                )
                 implied = share * denoms[0]
                 if 0 < round(implied) < t:
-                    report.add("small-percentage", FLAG, f"{header[i]} {v:g} of {denoms[0]:g} "
-                               f"reveals a count of about {implied:.0f}, below {t}",
-                               f"{at}row {r}")
+                    report.add(
+                        "small-percentage",
+                        FLAG,
+                        f"{header[i]} {v:g} of {denoms[0]:g} "
+                        f"reveals a count of about {implied:.0f}, below {t}",
+                        f"{at}row {r}",
+                    )
             elif not row_counts:
-                report.add("percentage-unchecked", FLAG, f"{header[i]} {v:g} has no count or "
-                           "denominator beside it, so a small count cannot be ruled out",
-                           f"{at}row {r}")
+                report.add(
+                    "percentage-unchecked",
+                    FLAG,
+                    f"{header[i]} {v:g} has no count or "
+                    "denominator beside it, so a small count cannot be ruled out",
+                    f"{at}row {r}",
+                )
         for i in minmax:
             if i < len(row) and row[i] is not None:
-                report.add("min-max", FLAG, f"{header[i]} is one person's value; report a "
-                           "percentile of enough persons instead", f"{at}row {r}")
+                report.add(
+                    "min-max",
+                    FLAG,
+                    f"{header[i]} is one person's value; report a "
+                    "percentile of enough persons instead",
+                    f"{at}row {r}",
+                )
         for i in quantiles:
             if i >= len(row) or row[i] is None:
                 continue
             if not row_counts:
-                report.add("statistic-unbacked", FLAG, f"{header[i]} has no count beside it: "
-                           f"cannot tell whether {t} or more persons back it", f"{at}row {r}")
+                report.add(
+                    "statistic-unbacked",
+                    FLAG,
+                    f"{header[i]} has no count beside it: "
+                    f"cannot tell whether {t} or more persons back it",
+                    f"{at}row {r}",
+                )
             elif min(row_counts) < t:
-                report.add("statistic-small", FLAG, f"{header[i]} rests on {min(row_counts):g} "
-                           f"persons, below {t}", f"{at}row {r}")
+                report.add(
+                    "statistic-small",
+                    FLAG,
+                    f"{header[i]} rests on {min(row_counts):g} persons, below {t}",
+                    f"{at}row {r}",
+                )
 
 
 def read_csv(text: str, delimiter: str) -> tuple[list[str], list[list[str]]]:
@@ -259,9 +321,21 @@ def html_tables(html: str) -> list[tuple[list[str], list[list[str]]]]:
                 if text:
                     header[i] = text
         # polars prints the dtype under the name; pandas prints "shape" footers: skip both.
-        body = [r for r in body if not (r and all(re.fullmatch(r"(str|i64|f64|i32|date|bool|"
-                                                               r"u32|f32|\w+\[\w+\])?", c)
-                                                  for c in r))]
+        body = [
+            r
+            for r in body
+            if not (
+                r
+                and all(
+                    re.fullmatch(
+                        r"(str|i64|f64|i32|date|bool|"
+                        r"u32|f32|\w+\[\w+\])?",
+                        c,
+                    )
+                    for c in r
+                )
+            )
+        ]
         out.append((header, body))
     return out
 
@@ -293,8 +367,9 @@ def check_notebook(data: bytes, cfg: Settings, report: FileReport) -> None:
                 elif "text/plain" in bundle:
                     _check_text(_text(bundle["text/plain"]), report, where)
                 if any(k.startswith("image/") for k in bundle):
-                    report.add("figure", FLAG, "a figure cannot be checked by a program; "
-                               "look at it", where)
+                    report.add(
+                        "figure", FLAG, "a figure cannot be checked by a program; look at it", where
+                    )
 
 
 def _check_text(text: str, report: FileReport, where: str) -> None:
@@ -312,8 +387,9 @@ def check_file(path: str, data: bytes, cfg: Settings, sha256: str = "") -> FileR
     report = FileReport(path=path, size=len(data), sha256=sha256)
     lower = path.lower()
     if len(data) > cfg.max_file_bytes:
-        report.add("too-large", BLOCK, f"{len(data):,} bytes, over the limit of "
-                   f"{cfg.max_file_bytes:,}")
+        report.add(
+            "too-large", BLOCK, f"{len(data):,} bytes, over the limit of {cfg.max_file_bytes:,}"
+        )
         return report
     if lower.endswith(IMAGE_TYPES):
         report.add("figure", FLAG, "a figure cannot be checked by a program; look at it")
@@ -321,8 +397,11 @@ def check_file(path: str, data: bytes, cfg: Settings, sha256: str = "") -> FileR
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        report.add("binary", BLOCK, "binary content: only text tables, notebooks and "
-                   "figures leave the secure environment")
+        report.add(
+            "binary",
+            BLOCK,
+            "binary content: only text tables, notebooks and figures leave the secure environment",
+        )
         return report
     if "\x00" in text:
         report.add("binary", BLOCK, "binary content (NUL bytes)")
@@ -334,9 +413,13 @@ def check_file(path: str, data: bytes, cfg: Settings, sha256: str = "") -> FileR
     elif lower.endswith(TEXT_TYPES):
         _check_text(text, report, "")
         if report.status == PASS:
-            report.add("free-text", FLAG, "free text cannot be checked for small counts by a "
-                       "program; read it")
+            report.add(
+                "free-text",
+                FLAG,
+                "free text cannot be checked for small counts by a program; read it",
+            )
     else:
-        report.add("unknown-type", BLOCK, "unknown file type: write tables as .csv, figures as "
-                   ".png/.svg")
+        report.add(
+            "unknown-type", BLOCK, "unknown file type: write tables as .csv, figures as .png/.svg"
+        )
     return report

@@ -17,22 +17,36 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-SQL_HINT = re.compile(r"^\s*(with|select|from|create|insert|copy|describe|summarize)\b", re.I)
+# A string is SQL when it starts with a statement keyword written as SQL is (all lower or
+# all upper case); "Select the persons from ..." in a print() is prose.
+SQL_HINT = re.compile(
+    r"^\s*(?:(?:with|select|from|create|insert|copy|describe|summarize)|"
+    r"(?:WITH|SELECT|FROM|CREATE|INSERT|COPY|DESCRIBE|SUMMARIZE))\b"
+)
 WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 QUALIFIED = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)\b")
-FROM_JOIN = re.compile(r"\b(?:from|join)\s+([A-Za-z_][A-Za-z0-9_]*)(?:\s+(?:as\s+)?"
-                       r"([A-Za-z_][A-Za-z0-9_]*))?", re.I)
-CREATED = re.compile(r"\bcreate\s+(?:or\s+replace\s+)?(?:temp(?:orary)?\s+)?(?:view|table)\s+"
-                     r"(?:if\s+not\s+exists\s+)?([A-Za-z_][A-Za-z0-9_]*)", re.I)
+FROM_JOIN = re.compile(
+    r"\b(?:from|join)\s+([A-Za-z_][A-Za-z0-9_]*)(?:\s+(?:as\s+)?"
+    r"([A-Za-z_][A-Za-z0-9_]*))?",
+    re.I,
+)
+CREATED = re.compile(
+    r"\bcreate\s+(?:or\s+replace\s+)?(?:temp(?:orary)?\s+)?(?:view|table)\s+"
+    r"(?:if\s+not\s+exists\s+)?([A-Za-z_][A-Za-z0-9_]*)",
+    re.I,
+)
 CTE = re.compile(r"(?:\bwith\s+(?:recursive\s+)?|,\s*)([A-Za-z_][A-Za-z0-9_]*)\s+as\s*\(", re.I)
 ALIAS = re.compile(r"\bas\s+([A-Za-z_][A-Za-z0-9_]*)", re.I)
 STRINGS = re.compile(r"'(?:[^']|'')*'")
 QUOTED = re.compile(r'"([^"]+)"')
-REGISTERED = re.compile(r"\.(?:register|create_view|to_view)\(\s*['\"]([A-Za-z_][A-Za-z0-9_]*)['\"]")
+REGISTERED = re.compile(
+    r"\.(?:register|create_view|to_view)\(\s*['\"]([A-Za-z_][A-Za-z0-9_]*)['\"]"
+)
 TABLE_CALL = re.compile(r"\.(?:table|view)\(\s*['\"]([A-Za-z_][A-Za-z0-9_]*)['\"]")
 
 # SQL words (DuckDB dialect, lower case) that are never table or column names.
-KEYWORDS = frozenset("""
+KEYWORDS = frozenset(
+    """
 all and any array as asc at between both by case cast collate columns create cross cube
 current_date current_timestamp date day days default delete desc describe distinct double
 drop else end except exclude exists extract false filter first following for from full
@@ -44,7 +58,8 @@ table temp temporary then time timestamp to true union unbounded unpivot update 
 values varchar view when where window with within year years week weeks quarter bigint
 smallint tinyint hugeint real float decimal numeric boolean bool text string blob uuid
 struct map list try_cast regexp_matches asof positional only top dow doy epoch
-""".split())
+""".split()
+)
 
 # Python/duckdb helpers whose names look like identifiers inside SQL strings.
 FUNCTION_CALL = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)\s*\(")
@@ -76,17 +91,28 @@ class ContractReport:
 
     def summary(self) -> str:
         if self.ok:
-            return (f"{self.notebook}: reads {len(self.tables)} table(s) and "
-                    f"{len(self.columns)} column(s), all in {self.dataset} {self.version}")
-        lines = [f"{self.notebook}: {len(self.problems)} reference(s) not in the restricted "
-                 f"dataset {self.dataset} {self.version}:"]
+            return (
+                f"{self.notebook}: reads {len(self.tables)} table(s) and "
+                f"{len(self.columns)} column(s), all in {self.dataset} {self.version}"
+            )
+        lines = [
+            f"{self.notebook}: {len(self.problems)} reference(s) not in the restricted "
+            f"dataset {self.dataset} {self.version}:"
+        ]
         lines += [f"  - {p.kind} {p.name} ({p.where}): {p.detail}" for p in self.problems]
         return "\n".join(lines)
 
     def to_json(self) -> dict[str, Any]:
-        return {"notebook": self.notebook, "dataset": self.dataset, "version": self.version,
-                "ok": self.ok, "tables": self.tables, "columns": self.columns,
-                "problems": [p.to_json() for p in self.problems], "summary": self.summary()}
+        return {
+            "notebook": self.notebook,
+            "dataset": self.dataset,
+            "version": self.version,
+            "ok": self.ok,
+            "tables": self.tables,
+            "columns": self.columns,
+            "problems": [p.to_json() for p in self.problems],
+            "summary": self.summary(),
+        }
 
 
 def schema_of(manifest: dict[str, Any]) -> dict[str, set[str]]:
@@ -121,8 +147,9 @@ def sql_strings(source: str) -> list[str]:
         tree = ast.parse(source)
     except SyntaxError:
         # IPython magics or a syntax error: fall back to the quoted text in the cell.
-        found = re.findall(r'"""(.*?)"""|\'\'\'(.*?)\'\'\'|"([^"\n]*)"|\'([^\'\n]*)\'',
-                           source, re.S)
+        found = re.findall(
+            r'"""(.*?)"""|\'\'\'(.*?)\'\'\'|"([^"\n]*)"|\'([^\'\n]*)\'', source, re.S
+        )
         texts = ["".join(t) for t in found]
     else:
         texts = []
@@ -130,8 +157,9 @@ def sql_strings(source: str) -> list[str]:
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 texts.append(node.value)
             elif isinstance(node, ast.JoinedStr):
-                texts.append("".join(v.value if isinstance(v, ast.Constant) else " 0 "
-                                     for v in node.values))
+                texts.append(
+                    "".join(v.value if isinstance(v, ast.Constant) else " 0 " for v in node.values)
+                )
     return [t for t in texts if SQL_HINT.search(t)]
 
 
@@ -155,14 +183,18 @@ def code_cells(notebook: dict[str, Any]) -> list[tuple[str, str]]:
     return cells
 
 
-def check_notebook(notebook: dict[str, Any] | str | bytes, manifest: dict[str, Any],
-                   name: str = "notebook") -> ContractReport:
+def check_notebook(
+    notebook: dict[str, Any] | str | bytes, manifest: dict[str, Any], name: str = "notebook"
+) -> ContractReport:
     """Check one notebook (parsed JSON or its text) against one dataset manifest."""
     if isinstance(notebook, (str, bytes)):
         notebook = json.loads(notebook)
     schema = schema_of(manifest)
-    report = ContractReport(notebook=name, dataset=str(manifest.get("name", "")),
-                            version=str(manifest.get("version", "")))
+    report = ContractReport(
+        notebook=name,
+        dataset=str(manifest.get("name", "")),
+        version=str(manifest.get("version", "")),
+    )
     all_columns = set().union(*schema.values()) if schema else set()
     cells = code_cells(notebook)
     # Pass 1: what the notebook defines itself (views, tables, CTEs, aliases).
@@ -186,7 +218,7 @@ def check_notebook(notebook: dict[str, Any] | str | bytes, manifest: dict[str, A
         sources: set[str] = set()
         for m in FROM_JOIN.finditer(sql):
             table, alias = m.group(1).lower(), (m.group(2) or "").lower()
-            if sql[m.end(1):].lstrip().startswith("(") or table in KEYWORDS:
+            if sql[m.end(1) :].lstrip().startswith("(") or table in KEYWORDS:
                 continue  # a table function such as read_parquet(...), or a subquery
             sources.add(table)
             if alias and alias not in KEYWORDS:
@@ -201,9 +233,14 @@ def check_notebook(notebook: dict[str, Any] | str | bytes, manifest: dict[str, A
             if not known or col in defined:
                 continue
             if not any(col in schema[t] for t in known):
-                report.problems.append(Problem(
-                    "column", f"{'/'.join(sorted(known))}.{col}", where,
-                    f"{' or '.join(sorted(known))} has no column {col} in the restricted schema"))
+                report.problems.append(
+                    Problem(
+                        "column",
+                        f"{'/'.join(sorted(known))}.{col}",
+                        where,
+                        f"{' or '.join(sorted(known))} has no column {col} in the restricted schema",
+                    )
+                )
             columns.setdefault(col, where)
         # Unqualified names are checked only where every source is a table of the
         # dataset (no views, CTEs or subqueries of the notebook that could define them).
@@ -215,20 +252,36 @@ def check_notebook(notebook: dict[str, Any] | str | bytes, manifest: dict[str, A
         bare = QUALIFIED.sub(" ", re.sub(r"[$:?]\w+", " ", sql))
         for m in WORD.finditer(bare):
             word = m.group(0).lower()
-            if (word in KEYWORDS or word in functions or word in defined or word in aliases
-                    or word in schema):
+            if (
+                word in KEYWORDS
+                or word in functions
+                or word in defined
+                or word in aliases
+                or word in schema
+            ):
                 continue
             if word not in visible:
-                report.problems.append(Problem(
-                    "column", word, where,
-                    f"no column {word} in {', '.join(sorted(sources))} of the restricted "
-                    "schema"))
+                report.problems.append(
+                    Problem(
+                        "column",
+                        word,
+                        where,
+                        f"no column {word} in {', '.join(sorted(sources))} of the restricted "
+                        "schema",
+                    )
+                )
             columns.setdefault(word, where)
     for table, where in sorted(tables.items()):
         if table not in schema:
-            report.problems.append(Problem(
-                "table", table, where, "no such table in the restricted dataset"
-                f" (it has: {', '.join(sorted(schema)) or 'none'})"))
+            report.problems.append(
+                Problem(
+                    "table",
+                    table,
+                    where,
+                    "no such table in the restricted dataset"
+                    f" (it has: {', '.join(sorted(schema)) or 'none'})",
+                )
+            )
     report.tables = sorted(t for t in tables if t in schema)
     report.columns = sorted(c for c in columns if c in all_columns)
     return report

@@ -25,10 +25,9 @@ from typing import Any
 
 import docker
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
-
 from dockerspawner import DockerSpawner
 from hdss_registers.catalog import CatalogError, Sensitivity, scan
+from sqlalchemy.orm import Session
 
 from ..audit.db import make_engine, upgrade
 from ..ledger.core import Ledger
@@ -36,7 +35,16 @@ from . import checks, runner
 from .contract import check_notebook
 from .models import FINAL, RequestRow
 from .paths import UnsafePath, safe_relpath
-from .workspace import ROOT_UID, USER_GID, USER_UID, File, WorkspaceError, holder, read_tree, write_tree
+from .workspace import (
+    ROOT_UID,
+    USER_GID,
+    USER_UID,
+    File,
+    WorkspaceError,
+    holder,
+    read_tree,
+    write_tree,
+)
 
 log = logging.getLogger(__name__)
 VERSION_TABLE = "hdss_promotion_version"
@@ -118,13 +126,27 @@ class Request:
         def js(v: str | None) -> Any:
             return json.loads(v) if v else None
 
-        return cls(id=row.id, project_id=row.project_id, requester=row.requester,
-                   state=row.state, dataset=row.dataset, dataset_version=row.dataset_version,
-                   developed_on=js(row.developed_on), image=row.image, image_id=row.image_id,
-                   files=js(row.files), notebooks=js(row.notebooks), contract=js(row.contract),
-                   run_outcome=row.run_outcome, checks=js(row.checks), reviewer=row.reviewer,
-                   decision_reason=row.decision_reason, receipt=js(row.receipt),
-                   created_at=row.created_at, updated_at=row.updated_at)
+        return cls(
+            id=row.id,
+            project_id=row.project_id,
+            requester=row.requester,
+            state=row.state,
+            dataset=row.dataset,
+            dataset_version=row.dataset_version,
+            developed_on=js(row.developed_on),
+            image=row.image,
+            image_id=row.image_id,
+            files=js(row.files),
+            notebooks=js(row.notebooks),
+            contract=js(row.contract),
+            run_outcome=row.run_outcome,
+            checks=js(row.checks),
+            reviewer=row.reviewer,
+            decision_reason=row.decision_reason,
+            receipt=js(row.receipt),
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
 
     def to_json(self) -> dict[str, Any]:
         out = dict(self.__dict__)
@@ -138,8 +160,9 @@ class Request:
 
 
 class Airlock:
-    def __init__(self, url: str, ledger: Ledger, client: docker.DockerClient | None,
-                 cfg: AirlockConfig) -> None:
+    def __init__(
+        self, url: str, ledger: Ledger, client: docker.DockerClient | None, cfg: AirlockConfig
+    ) -> None:
         self.engine = make_engine(url)
         upgrade(self.engine, "hdss_hub.promotion", VERSION_TABLE)
         self.ledger = ledger
@@ -191,8 +214,9 @@ class Airlock:
         entries = {e.name: e for e in scan(Path(self.cfg.restricted_root), Sensitivity.RESTRICTED)}
         name = wanted or (names[0] if names else "")
         if name not in names:
-            raise Invalid(f"dataset {name!r} is not covered by the permission (it covers: "
-                          f"{', '.join(names)})")
+            raise Invalid(
+                f"dataset {name!r} is not covered by the permission (it covers: {', '.join(names)})"
+            )
         if name not in entries:
             raise Invalid(f"the restricted dataset {name} is not published; ask a data steward")
         return entries[name]
@@ -207,17 +231,30 @@ class Airlock:
             raise Invalid(f"no synthetic dataset named {wanted!r}")
         return {"dataset": pick[0].name, "version": pick[0].version} if pick else {}
 
-    def submit(self, user: str, project_id: str, paths: list[str], *,
-               dataset: str | None = None, synthetic: str | None = None) -> Request:
+    def submit(
+        self,
+        user: str,
+        project_id: str,
+        paths: list[str],
+        *,
+        dataset: str | None = None,
+        synthetic: str | None = None,
+    ) -> Request:
         """Snapshot ``paths`` from ``user``'s sandbox home for ``project_id`` (audited)."""
         target = f"project:{project_id}"
         try:
             return self._submit(user, project_id, paths, dataset, synthetic)
         except PromotionError as e:
             details = getattr(e, "details", None)
-            self.audit.append(user, "promotion.submit", target,
-                              "contract-failed" if details else "refused", reason=str(e),
-                              paths=[str(p)[:200] for p in paths][:50], report=details)
+            self.audit.append(
+                user,
+                "promotion.submit",
+                target,
+                "contract-failed" if details else "refused",
+                reason=str(e),
+                paths=[str(p)[:200] for p in paths][:50],
+                report=details,
+            )
             raise
 
     def _submit(self, user, project_id, paths, dataset, synthetic) -> Request:
@@ -234,8 +271,12 @@ class Airlock:
         developed_on = self._developed_on(synthetic)
         image = self.client.images.get(self.cfg.image)
         files: dict[str, File] = {}
-        with holder(self.client, self.cfg.image, self.cfg.home_volume(user),
-                    f"{self.cfg.prefix}-airlock-read-{secrets.token_hex(4)}") as c:
+        with holder(
+            self.client,
+            self.cfg.image,
+            self.cfg.home_volume(user),
+            f"{self.cfg.prefix}-airlock-read-{secrets.token_hex(4)}",
+        ) as c:
             for rel in wanted:
                 try:
                     for f in read_tree(c, rel, self.cfg.max_input_bytes, self.cfg.max_input_bytes):
@@ -245,8 +286,9 @@ class Airlock:
         if len(files) > self.cfg.max_files:
             raise Invalid(f"{len(files)} files selected; at most {self.cfg.max_files}")
         if sum(len(f.data) for f in files.values()) > self.cfg.max_input_bytes:
-            raise Invalid(f"the selection is over {self.cfg.max_input_bytes:,} bytes; promote "
-                          "code, not data")
+            raise Invalid(
+                f"the selection is over {self.cfg.max_input_bytes:,} bytes; promote code, not data"
+            )
         notebooks = sorted(p for p in files if p.endswith(".ipynb"))
         if not notebooks:
             raise Invalid("the selection holds no notebook (.ipynb) to run")
@@ -258,35 +300,76 @@ class Airlock:
             except ValueError as e:
                 raise Invalid(f"{nb} is not a readable notebook: {e}") from None
         if not all(r.ok for r in reports):
-            raise Invalid("the promotion contract is not met:\n" + "\n".join(
-                r.summary() for r in reports if not r.ok), [r.to_json() for r in reports])
+            raise Invalid(
+                "the promotion contract is not met:\n"
+                + "\n".join(r.summary() for r in reports if not r.ok),
+                [r.to_json() for r in reports],
+            )
         now = self.ledger.clock()
         metas = [files[p].meta() for p in sorted(files)]
         with Session(self.engine) as s, s.begin():
             row = RequestRow(
-                project_id=project_id, requester=user, state="queued", dataset=entry.name,
-                dataset_version=entry.version, developed_on=json.dumps(developed_on),
-                image=self.cfg.image, image_id=image.id, files=json.dumps(metas),
+                project_id=project_id,
+                requester=user,
+                state="queued",
+                dataset=entry.name,
+                dataset_version=entry.version,
+                developed_on=json.dumps(developed_on),
+                image=self.cfg.image,
+                image_id=image.id,
+                files=json.dumps(metas),
                 notebooks=json.dumps(notebooks),
-                contract=json.dumps([r.to_json() for r in reports]), created_at=now,
-                updated_at=now)
+                contract=json.dumps([r.to_json() for r in reports]),
+                created_at=now,
+                updated_at=now,
+            )
             s.add(row)
             s.flush()
             req = Request.from_row(row)
         try:
-            with holder(self.client, self.cfg.image, self.cfg.project_volume(project_id),
-                        f"{self.cfg.prefix}-airlock-write-{req.id}", create=True) as c:
-                write_tree(c, f"{req.workdir}/code", list(files.values()), uid=ROOT_UID,
-                           gid=ROOT_UID, file_mode=0o444, dir_mode=0o555)
-                write_tree(c, f"{req.workdir}/outbox", [], uid=USER_UID, gid=USER_GID,
-                           file_mode=0o600, dir_mode=0o700)
+            with holder(
+                self.client,
+                self.cfg.image,
+                self.cfg.project_volume(project_id),
+                f"{self.cfg.prefix}-airlock-write-{req.id}",
+                create=True,
+            ) as c:
+                write_tree(
+                    c,
+                    f"{req.workdir}/code",
+                    list(files.values()),
+                    uid=ROOT_UID,
+                    gid=ROOT_UID,
+                    file_mode=0o444,
+                    dir_mode=0o555,
+                )
+                write_tree(
+                    c,
+                    f"{req.workdir}/outbox",
+                    [],
+                    uid=USER_UID,
+                    gid=USER_GID,
+                    file_mode=0o600,
+                    dir_mode=0o700,
+                )
         except WorkspaceError as e:
             self._finish(req.id, "failed", f"the snapshot could not be written: {e}")
-            raise Conflict(f"the snapshot could not be written to the project workspace: {e}")
-        self.audit.append(user, "promotion.submit", f"promotion:{req.id}", "ok",
-                          project_id=project_id, files=metas, image_id=image.id,
-                          dataset=entry.name, dataset_version=entry.version,
-                          developed_on=developed_on, permission=perm.id)
+            raise Conflict(
+                f"the snapshot could not be written to the project workspace: {e}"
+            ) from None
+        self.audit.append(
+            user,
+            "promotion.submit",
+            f"promotion:{req.id}",
+            "ok",
+            project_id=project_id,
+            files=metas,
+            image_id=image.id,
+            dataset=entry.name,
+            dataset_version=entry.version,
+            developed_on=developed_on,
+            permission=perm.id,
+        )
         return req
 
     # -- 2. run and 3. checks --------------------------------------------------------------
@@ -312,43 +395,77 @@ class Airlock:
         if perm is None or req.dataset not in perm.datasets:
             reason = self.ledger.why_not(req.requester, req.project_id)
             self._finish(request_id, "failed", f"not run: {reason}")
-            self.audit.append("service:promotion", "promotion.run", target, "refused",
-                              reason=reason)
+            self.audit.append(
+                "service:promotion", "promotion.run", target, "refused", reason=reason
+            )
             return self.get(request_id)
         entry = self._restricted(perm.datasets, req.dataset)
         self._update(request_id, state="running")
-        self.audit.append("service:promotion", "promotion.run", target, "started",
-                          dataset=entry.name, dataset_version=entry.version,
-                          image_id=req.image_id)
+        self.audit.append(
+            "service:promotion",
+            "promotion.run",
+            target,
+            "started",
+            dataset=entry.name,
+            dataset_version=entry.version,
+            image_id=req.image_id,
+        )
         spec = runner.RunSpec(
-            name=f"{self.cfg.prefix}-promote-{request_id}", image_id=req.image_id,
+            name=f"{self.cfg.prefix}-promote-{request_id}",
+            image_id=req.image_id,
             project_volume=self.cfg.project_volume(req.project_id),
-            binds={str(entry.path): entry.mount_path}, notebooks=req.notebooks,
-            code_dir=f"{req.workdir}/code", outbox_dir=f"{req.workdir}/outbox",
-            data_root=entry.mount_path, timeout_seconds=self.cfg.timeout_seconds,
-            mem_limit=self.cfg.mem_limit, cpus=self.cfg.cpus, pids_limit=self.cfg.pids_limit)
+            binds={str(entry.path): entry.mount_path},
+            notebooks=req.notebooks,
+            code_dir=f"{req.workdir}/code",
+            outbox_dir=f"{req.workdir}/outbox",
+            data_root=entry.mount_path,
+            timeout_seconds=self.cfg.timeout_seconds,
+            mem_limit=self.cfg.mem_limit,
+            cpus=self.cfg.cpus,
+            pids_limit=self.cfg.pids_limit,
+        )
         self.progress[request_id] = "== starting\n"
         try:
-            result = runner.run(self.client, spec,
-                                lambda text: self.progress.__setitem__(request_id, text))
+            result = runner.run(
+                self.client, spec, lambda text: self.progress.__setitem__(request_id, text)
+            )
         except Exception as e:  # the engine failed: record it, never lose the request
             log.exception("run of request %s failed", request_id)
             result = runner.RunResult("failed", None, f"== the run could not start: {e}")
         finally:
             self.progress.pop(request_id, None)
         if result.outcome != "succeeded":
-            self._finish(request_id, result.outcome,
-                         "the notebook failed" if result.outcome == "failed"
-                         else f"stopped after the time limit of {self.cfg.timeout_seconds} s",
-                         result.log)
-            self.audit.append("service:promotion", "promotion.run", target, result.outcome,
-                              exit_code=result.exit_code)
+            self._finish(
+                request_id,
+                result.outcome,
+                "the notebook failed"
+                if result.outcome == "failed"
+                else f"stopped after the time limit of {self.cfg.timeout_seconds} s",
+                result.log,
+            )
+            self.audit.append(
+                "service:promotion",
+                "promotion.run",
+                target,
+                result.outcome,
+                exit_code=result.exit_code,
+            )
             return self.get(request_id)
         reports = self._collect_and_check(req)
-        self._update(request_id, state="awaiting-review", run_outcome="succeeded",
-                     run_log=result.log, checks=[r.to_json() for r in reports])
-        self.audit.append("service:promotion", "promotion.check", target, "ok",
-                          files={r.path: r.status for r in reports})
+        self._update(
+            request_id,
+            state="awaiting-review",
+            run_outcome="succeeded",
+            run_log=result.log,
+            checks=[r.to_json() for r in reports],
+        )
+        self.audit.append(
+            "service:promotion",
+            "promotion.check",
+            target,
+            "ok",
+            files={r.path: r.status for r in reports},
+        )
         return self.get(request_id)
 
     def _collect_and_check(self, req: Request) -> list[checks.FileReport]:
@@ -358,16 +475,25 @@ class Airlock:
         problems: list[str] = []
         reports: list[checks.FileReport] = []
         try:
-            with holder(self.client, self.cfg.image, self.cfg.project_volume(req.project_id),
-                        f"{self.cfg.prefix}-airlock-outbox-{req.id}") as c:
-                files = read_tree(c, f"{req.workdir}/outbox", self.cfg.check.max_file_bytes,
-                                  self.cfg.max_output_bytes, problems)
+            with holder(
+                self.client,
+                self.cfg.image,
+                self.cfg.project_volume(req.project_id),
+                f"{self.cfg.prefix}-airlock-outbox-{req.id}",
+            ) as c:
+                files = read_tree(
+                    c,
+                    f"{req.workdir}/outbox",
+                    self.cfg.check.max_file_bytes,
+                    self.cfg.max_output_bytes,
+                    problems,
+                )
         except (WorkspaceError, UnsafePath) as e:
             files = []
             problems.append(str(e))
         prefix = f"{req.workdir}/outbox/"
         for f in files:
-            rel = f.path[len(prefix):] if f.path.startswith(prefix) else f.path
+            rel = f.path[len(prefix) :] if f.path.startswith(prefix) else f.path
             target = dest / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(f.data)
@@ -385,8 +511,13 @@ class Airlock:
         target = f"promotion:{request_id}"
         req = self.get(request_id)
         if req.requester == steward:
-            self.audit.append(steward, "promotion.review", target, "denied",
-                              reason="a steward may not review their own request")
+            self.audit.append(
+                steward,
+                "promotion.review",
+                target,
+                "denied",
+                reason="a steward may not review their own request",
+            )
             raise Refused("you made this request: another data steward must review it")
         if decision not in ("approve", "reject"):
             raise Invalid("decision must be 'approve' or 'reject'")
@@ -396,32 +527,51 @@ class Airlock:
         with self._lock:
             req = self.get(request_id)
             if req.state != "awaiting-review":
-                raise Conflict(f"request {request_id} is {req.state}; only requests awaiting "
-                               "review can be decided")
+                raise Conflict(
+                    f"request {request_id} is {req.state}; only requests awaiting "
+                    "review can be decided"
+                )
             released = [r for r in req.checks or [] if r["status"] == checks.PASS]
             withheld = [r for r in req.checks or [] if r["status"] != checks.PASS]
             receipt = {
-                "request": request_id, "project_id": req.project_id,
-                "requester": req.requester, "reviewer": steward, "decision": decision,
-                "reason": reason, "decided_at": self.ledger.clock().isoformat(),
+                "request": request_id,
+                "project_id": req.project_id,
+                "requester": req.requester,
+                "reviewer": steward,
+                "decision": decision,
+                "reason": reason,
+                "decided_at": self.ledger.clock().isoformat(),
                 "notebooks": [f for f in req.files if f["path"] in req.notebooks],
-                "files": req.files, "image": req.image, "image_id": req.image_id,
-                "datasets": {"restricted": {"dataset": req.dataset,
-                                            "version": req.dataset_version},
-                             "developed_on": req.developed_on},
-                "contract": req.contract, "checks": req.checks,
+                "files": req.files,
+                "image": req.image,
+                "image_id": req.image_id,
+                "datasets": {
+                    "restricted": {"dataset": req.dataset, "version": req.dataset_version},
+                    "developed_on": req.developed_on,
+                },
+                "contract": req.contract,
+                "checks": req.checks,
                 "released": [r["path"] for r in released] if decision == "approve" else [],
-                "withheld": [r["path"] for r in withheld] if decision == "approve"
+                "withheld": [r["path"] for r in withheld]
+                if decision == "approve"
                 else [r["path"] for r in req.checks or []],
             }
             if decision == "approve":
                 self._release(req, released, receipt)
             state = "released" if decision == "approve" else "rejected"
-            req = self._update(request_id, state=state, reviewer=steward,
-                               decision_reason=reason, receipt=receipt)
-        self.audit.append(steward, f"promotion.{decision}", target, state, reason=reason,
-                          released=receipt["released"], withheld=receipt["withheld"],
-                          requester=req.requester)
+            req = self._update(
+                request_id, state=state, reviewer=steward, decision_reason=reason, receipt=receipt
+            )
+        self.audit.append(
+            steward,
+            f"promotion.{decision}",
+            target,
+            state,
+            reason=reason,
+            released=receipt["released"],
+            withheld=receipt["withheld"],
+            requester=req.requester,
+        )
         return req
 
     def _release(self, req: Request, released: list[dict], receipt: dict) -> None:
@@ -429,16 +579,29 @@ class Airlock:
         for r in released:
             data = (self.outbox_dir(req.id) / r["path"]).read_bytes()
             if File(r["path"], data).sha256 != r["sha256"]:
-                raise Conflict(f"{r['path']} changed in the airlock since it was checked; "
-                               "nothing was released")
+                raise Conflict(
+                    f"{r['path']} changed in the airlock since it was checked; nothing was released"
+                )
             files.append(File(r["path"], data))
-        files.append(File("RELEASE-RECEIPT.json",
-                          json.dumps(receipt, indent=2, sort_keys=True).encode()))
+        files.append(
+            File("RELEASE-RECEIPT.json", json.dumps(receipt, indent=2, sort_keys=True).encode())
+        )
         try:
-            with holder(self.client, self.cfg.image, self.cfg.home_volume(req.requester),
-                        f"{self.cfg.prefix}-airlock-release-{req.id}") as c:
-                write_tree(c, f"results/{req.id}", files, uid=USER_UID, gid=USER_GID,
-                           file_mode=0o644, dir_mode=0o755)
+            with holder(
+                self.client,
+                self.cfg.image,
+                self.cfg.home_volume(req.requester),
+                f"{self.cfg.prefix}-airlock-release-{req.id}",
+            ) as c:
+                write_tree(
+                    c,
+                    f"results/{req.id}",
+                    files,
+                    uid=USER_UID,
+                    gid=USER_GID,
+                    file_mode=0o644,
+                    dir_mode=0o755,
+                )
         except WorkspaceError as e:
             raise Conflict(f"the release could not be written: {e}") from None
 
@@ -446,8 +609,13 @@ class Airlock:
         """At start: runs cut off by a restart are failed (the snapshot stays, nothing lost)."""
         for req in self.list(state="running"):
             self._finish(req.id, "failed", "interrupted: the promotion service restarted")
-            self.audit.append("service:promotion", "promotion.run", f"promotion:{req.id}",
-                              "failed", reason="interrupted by a service restart")
+            self.audit.append(
+                "service:promotion",
+                "promotion.run",
+                f"promotion:{req.id}",
+                "failed",
+                reason="interrupted by a service restart",
+            )
 
     def pending(self) -> list[int]:
         return [r.id for r in self.list(state="queued") if r.state not in FINAL]

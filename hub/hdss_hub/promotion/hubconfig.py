@@ -16,8 +16,15 @@ from ..ledger.access import READ_SCOPE, WRITE_SCOPE
 from ..ledger.hubconfig import DB_ENV, db_url
 
 SERVICE = "promotion"
-DEFAULTS = {"enabled": False, "port": 8092, "threshold": 5, "max_table_rows": 500,
-            "timeout_seconds": 1800, "mem_limit": "2g", "cpus": 1.0}
+DEFAULTS = {
+    "enabled": False,
+    "port": 8092,
+    "threshold": 5,
+    "max_table_rows": 500,
+    "timeout_seconds": 1800,
+    "mem_limit": "2g",
+    "cpus": 1.0,
+}
 
 
 def _promotion(settings: dict[str, Any]) -> dict[str, Any]:
@@ -35,32 +42,43 @@ def promotion_services(settings: dict[str, Any]) -> list[dict[str, Any]]:
     docker_cfg = settings.get("docker") or {}
     data = settings.get("data") or {}
     state_dir = Path((settings.get("hub") or {}).get("state_dir", "var")).absolute()
-    command = [sys.executable, "-m", "hdss_hub.promotion.service",
-               f"--prefix={docker_cfg.get('prefix', 'hdss')}",
-               f"--image={docker_cfg.get('image', 'hdss/singleuser:latest')}",
-               f"--restricted-root={Path(data.get('restricted_root', '')).absolute()}",
-               f"--synthetic-root={Path(data.get('synthetic_root', '')).absolute()}",
-               f"--airlock-dir={state_dir / 'airlock'}",
-               f"--steward-group={(settings.get('ledger') or {}).get('steward_group', 'stewards')}",
-               f"--threshold={p['threshold']}", f"--max-table-rows={p['max_table_rows']}",
-               f"--timeout-seconds={p['timeout_seconds']}", f"--mem-limit={p['mem_limit']}",
-               f"--cpus={p['cpus']}"]
+    command = [
+        sys.executable,
+        "-m",
+        "hdss_hub.promotion.service",
+        f"--prefix={docker_cfg.get('prefix', 'hdss')}",
+        f"--image={docker_cfg.get('image', 'hdss/singleuser:latest')}",
+        f"--restricted-root={Path(data.get('restricted_root', '')).absolute()}",
+        f"--synthetic-root={Path(data.get('synthetic_root', '')).absolute()}",
+        f"--airlock-dir={state_dir / 'airlock'}",
+        f"--steward-group={(settings.get('ledger') or {}).get('steward_group', 'stewards')}",
+        f"--threshold={p['threshold']}",
+        f"--max-table-rows={p['max_table_rows']}",
+        f"--timeout-seconds={p['timeout_seconds']}",
+        f"--mem-limit={p['mem_limit']}",
+        f"--cpus={p['cpus']}",
+    ]
     environment = {DB_ENV: db_url(settings)}
     if docker_cfg.get("host"):
         environment["DOCKER_HOST"] = docker_cfg["host"]
-    return [{
-        "name": SERVICE,
-        "url": f"http://127.0.0.1:{p['port']}",
-        "command": command,
-        "environment": environment,
-        "display": True,
-        "info": {"description": "Promote notebooks to restricted data; release checked results"},
-        "oauth_client_allowed_scopes": [WRITE_SCOPE, READ_SCOPE],
-    }]
+    return [
+        {
+            "name": SERVICE,
+            "url": f"http://127.0.0.1:{p['port']}",
+            "command": command,
+            "environment": environment,
+            "display": True,
+            "info": {
+                "description": "Promote notebooks to restricted data; release checked results"
+            },
+            "oauth_client_allowed_scopes": [WRITE_SCOPE, READ_SCOPE],
+        }
+    ]
 
 
-def with_promotion(settings: dict[str, Any], services: list[dict], roles: list[dict]
-                   ) -> tuple[list[dict], list[dict]]:
+def with_promotion(
+    settings: dict[str, Any], services: list[dict], roles: list[dict]
+) -> tuple[list[dict], list[dict]]:
     """``services`` and ``roles`` with the promotion service added (new lists)."""
     if not enabled(settings):
         return services, roles
@@ -68,8 +86,9 @@ def with_promotion(settings: dict[str, Any], services: list[dict], roles: list[d
     roles = [dict(r) for r in roles]
     user = next((r for r in roles if r["name"] == "user"), None)
     if user is None:
-        roles.append({"name": "user", "description": "Standard user privileges",
-                      "scopes": ["self", access]})
+        roles.append(
+            {"name": "user", "description": "Standard user privileges", "scopes": ["self", access]}
+        )
     else:
         user["scopes"] = [*user.get("scopes", []), access]
     return [*services, *promotion_services(settings)], roles

@@ -11,8 +11,7 @@ from ..ledger.models import UTCDateTime
 
 # queued -> running -> awaiting-review -> released | rejected
 #                   -> failed | timed-out (nothing to review; nothing leaves)
-STATES = ("queued", "running", "failed", "timed-out", "awaiting-review", "released",
-          "rejected")
+STATES = ("queued", "running", "failed", "timed-out", "awaiting-review", "released", "rejected")
 FINAL = ("failed", "timed-out", "released", "rejected")
 
 

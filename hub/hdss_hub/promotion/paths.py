@@ -31,8 +31,7 @@ def safe_relpath(raw: str) -> str:
     if "\\" in raw or "\x00" in raw or any(ord(ch) < 32 for ch in raw):
         raise UnsafePath(f"{raw!r}: backslashes and control characters are not allowed")
     if raw.startswith("/"):
-        raise UnsafePath(f"{raw!r}: give a path relative to your home folder, not an "
-                         "absolute one")
+        raise UnsafePath(f"{raw!r}: give a path relative to your home folder, not an absolute one")
     parts = [p for p in raw.split("/") if p not in ("", ".")]
     if not parts:
         raise UnsafePath(f"{raw!r} names no file")
@@ -42,8 +41,10 @@ def safe_relpath(raw: str) -> str:
         if part == "..":
             raise UnsafePath(f"{raw!r}: '..' would leave your home folder")
         if not PART_RE.match(part):
-            raise UnsafePath(f"{raw!r}: the name {part!r} is not allowed (letters, digits, "
-                             "'.', '_', '-' and spaces; no hidden files)")
+            raise UnsafePath(
+                f"{raw!r}: the name {part!r} is not allowed (letters, digits, "
+                "'.', '_', '-' and spaces; no hidden files)"
+            )
     return "/".join(parts)
 
 

@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 import docker
+from hdss_spawner.policy import NON_ROOT_USER, hardened_host_config
 from requests.exceptions import ConnectionError as RequestsConnectionError
 from requests.exceptions import ReadTimeout
-
-from hdss_spawner.policy import NON_ROOT_USER, hardened_host_config
 
 from .workspace import HOME
 
@@ -56,27 +55,39 @@ def papermill_script(spec: RunSpec) -> str:
     lines = ["set -e"]
     for nb in spec.notebooks:
         src = f"{HOME}/{spec.code_dir}/{nb}"
-        out = f"{HOME}/{spec.outbox_dir}/{PurePosixPath(nb).name}"
+        out = f"{HOME}/{spec.outbox_dir}/{nb.replace('/', '__')}"
         cwd = f"{HOME}/{spec.code_dir}/{PurePosixPath(nb).parent}".rstrip("/.")
         lines.append(f"echo '== papermill {nb}'")
         lines.append(
             "/opt/venv/bin/python -m papermill --log-output --no-progress-bar "
             f"--cwd '{cwd}' '{src}' '{out}' -p data_root '{spec.data_root}' "
-            f"-p output_dir '{HOME}/{spec.outbox_dir}'")
+            f"-p output_dir '{HOME}/{spec.outbox_dir}'"
+        )
     return "\n".join(lines)
 
 
-def run(client: docker.DockerClient, spec: RunSpec,
-        progress: Callable[[str], None] | None = None) -> RunResult:
+def run(
+    client: docker.DockerClient, spec: RunSpec, progress: Callable[[str], None] | None = None
+) -> RunResult:
     host = hardened_host_config({}, spec.pids_limit)
     container = client.containers.create(
-        spec.image_id, ["sh", "-c", papermill_script(spec)], entrypoint=[], name=spec.name,
-        user=NON_ROOT_USER, working_dir=HOME, network_mode="none",
+        spec.image_id,
+        ["sh", "-c", papermill_script(spec)],
+        entrypoint=[],
+        name=spec.name,
+        user=NON_ROOT_USER,
+        working_dir=HOME,
+        network_mode="none",
         environment={"HOME": HOME, "HDSS_DATA_ROOT": spec.data_root, "PYTHONUNBUFFERED": "1"},
-        volumes={spec.project_volume: {"bind": HOME, "mode": "rw"},
-                 **{src: {"bind": dst, "mode": "ro"} for src, dst in spec.binds.items()}},
-        mem_limit=spec.mem_limit, nano_cpus=int(spec.cpus * 1e9),
-        labels={"hdss.promotion": "run"}, **host)
+        volumes={
+            spec.project_volume: {"bind": HOME, "mode": "rw"},
+            **{src: {"bind": dst, "mode": "ro"} for src, dst in spec.binds.items()},
+        },
+        mem_limit=spec.mem_limit,
+        nano_cpus=int(spec.cpus * 1e9),
+        labels={"hdss.promotion": "run"},
+        **host,
+    )
     try:
         container.start()
         deadline = time.monotonic() + spec.timeout_seconds

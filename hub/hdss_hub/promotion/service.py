@@ -39,14 +39,17 @@ class PromotionService(Application):
     name = "hdss-promotion"
     description = "Promotion and airlock of the Health Data Science Sandbox"
 
-    db_url = Unicode(help=f"SQLAlchemy URL of the ledger database (default ${DB_ENV})"
-                     ).tag(config=True)
+    db_url = Unicode(help=f"SQLAlchemy URL of the ledger database (default ${DB_ENV})").tag(
+        config=True
+    )
     prefix = Unicode("hdss", help="Docker name prefix (settings docker.prefix)").tag(config=True)
     image = Unicode("hdss/singleuser:latest", help="image the notebooks run in").tag(config=True)
     restricted_root = Unicode("", help="restricted dataset catalogue").tag(config=True)
     synthetic_root = Unicode("", help="synthetic dataset catalogue").tag(config=True)
-    airlock_dir = Unicode("var/airlock", help="where outboxes are kept for checking and "
-                                              "review (the hub's state folder)").tag(config=True)
+    airlock_dir = Unicode(
+        "var/airlock",
+        help="where outboxes are kept for checking and review (the hub's state folder)",
+    ).tag(config=True)
     steward_group = Unicode("stewards", help="hub group of data stewards").tag(config=True)
     threshold = Int(5, help="smallest count that may be released").tag(config=True)
     max_table_rows = Int(500, help="tables with more rows are row-level data").tag(config=True)
@@ -88,19 +91,26 @@ class PromotionService(Application):
             raise ConfigError("--restricted-root is required (settings data.restricted_root)")
         url = os.environ.get("JUPYTERHUB_SERVICE_URL")
         if not url:
-            raise ConfigError("$JUPYTERHUB_SERVICE_URL is not set: the promotion service runs "
-                              "as a JupyterHub managed service")
+            raise ConfigError(
+                "$JUPYTERHUB_SERVICE_URL is not set: the promotion service runs "
+                "as a JupyterHub managed service"
+            )
         bind = urlparse(url)
         ledger = Ledger(self.db_url, restricted_root=self.restricted_root)
         cfg = AirlockConfig(
-            prefix=self.prefix, image=self.image, restricted_root=self.restricted_root,
-            synthetic_root=self.synthetic_root, airlock_dir=self.airlock_dir,
-            steward_group=self.steward_group, timeout_seconds=self.timeout_seconds,
-            mem_limit=self.mem_limit, cpus=self.cpus,
-            check=checks.Settings(threshold=self.threshold, max_table_rows=self.max_table_rows))
+            prefix=self.prefix,
+            image=self.image,
+            restricted_root=self.restricted_root,
+            synthetic_root=self.synthetic_root,
+            airlock_dir=self.airlock_dir,
+            steward_group=self.steward_group,
+            timeout_seconds=self.timeout_seconds,
+            mem_limit=self.mem_limit,
+            cpus=self.cpus,
+            check=checks.Settings(threshold=self.threshold, max_table_rows=self.max_table_rows),
+        )
         airlock = Airlock(self.db_url, ledger, docker.from_env(timeout=60), cfg)
-        ctx = Context(airlock=airlock, prefix=self.service_prefix,
-                      steward_group=self.steward_group)
+        ctx = Context(airlock=airlock, prefix=self.service_prefix, steward_group=self.steward_group)
         return ctx, bind.hostname or "127.0.0.1", bind.port or 80
 
     def start(self) -> None:

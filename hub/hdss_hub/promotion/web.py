@@ -46,6 +46,7 @@ class Context:
 
     def schedule(self, request_id: int) -> None:
         """Run a queued request in the background (one at a time by default)."""
+
         def go() -> None:
             try:
                 self.airlock.run(request_id)
@@ -78,18 +79,32 @@ class Base(HubOAuthenticated, web.RequestHandler):
     async def deny(self, status: int, target: str, reason: str) -> None:
         caller = self.caller
         if caller is not None:
-            await IOLoop.current().run_in_executor(None, partial(
-                self.airlock.audit.append, caller.name, "access.denied", target, "denied",
-                method=self.request.method, path=self.request.path, role=caller.role,
-                reason=reason))
+            await IOLoop.current().run_in_executor(
+                None,
+                partial(
+                    self.airlock.audit.append,
+                    caller.name,
+                    "access.denied",
+                    target,
+                    "denied",
+                    method=self.request.method,
+                    path=self.request.path,
+                    role=caller.role,
+                    reason=reason,
+                ),
+            )
         raise web.HTTPError(status, "%s", reason)
 
     async def require_steward(self, target: str) -> Caller:
         caller = self.caller
         if caller is None or not caller.steward:
-            await self.deny(403, target, "only data stewards (group "
-                            f"'{self.ctx.steward_group}' or scope custom:ledger:write) may "
-                            "review promotion requests")
+            await self.deny(
+                403,
+                target,
+                "only data stewards (group "
+                f"'{self.ctx.steward_group}' or scope custom:ledger:write) may "
+                "review promotion requests",
+            )
         return caller  # type: ignore[return-value]
 
     async def visible(self, raw_id: str) -> Request:
@@ -128,8 +143,11 @@ class ApiBase(Base):
 
     def prepare(self) -> None:
         if self.caller is None:
-            raise web.HTTPError(403, "authentication required: send 'Authorization: token "
-                                     "<your hub API token>' or log in to the hub")
+            raise web.HTTPError(
+                403,
+                "authentication required: send 'Authorization: token "
+                "<your hub API token>' or log in to the hub",
+            )
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         self.set_header("Content-Type", "application/json")
@@ -184,9 +202,17 @@ async def submit(handler: Base, caller: Caller, data: dict[str, Any]) -> Request
     if caller.kind != "user":
         raise web.HTTPError(403, "only hub users submit promotion requests")
     try:
-        req = await IOLoop.current().run_in_executor(None, partial(
-            handler.airlock.submit, caller.name, project_id, paths,
-            dataset=data.get("dataset"), synthetic=data.get("synthetic")))
+        req = await IOLoop.current().run_in_executor(
+            None,
+            partial(
+                handler.airlock.submit,
+                caller.name,
+                project_id,
+                paths,
+                dataset=data.get("dataset"),
+                synthetic=data.get("synthetic"),
+            ),
+        )
     except PromotionError as e:
         err = web.HTTPError(e.status, "%s", str(e))
         err.details = getattr(e, "details", None)  # type: ignore[attr-defined]
@@ -220,8 +246,7 @@ class LogHandler(ApiBase):
     async def get(self, raw_id: str) -> None:
         req = await self.visible(raw_id)
         text = await self.blocking(self.airlock.run_log, req.id)
-        self.send({"id": req.id, "state": req.state, "run_outcome": req.run_outcome,
-                   "log": text})
+        self.send({"id": req.id, "state": req.state, "run_outcome": req.run_outcome, "log": text})
 
 
 class OutputHandler(ApiBase):
@@ -243,16 +268,18 @@ class ReviewHandler(ApiBase):
         data = self.body()
         decision, reason = data.get("decision"), data.get("reason", "")
         if not isinstance(decision, str) or not isinstance(reason, str):
-            raise web.HTTPError(422, "send {\"decision\": \"approve\"|\"reject\", "
-                                     "\"reason\": \"...\"}")
+            raise web.HTTPError(422, 'send {"decision": "approve"|"reject", "reason": "..."}')
         req = await self.blocking(self.airlock.review, caller.name, req.id, decision, reason)
         self.send(public(req, caller))
 
 
 class ApiNotFound(ApiBase):
     def prepare(self) -> None:
-        raise web.HTTPError(404, f"no such API endpoint: {self.request.method} "
-                                 f"{self.request.path}; see {self.ctx.prefix}api/openapi.json")
+        raise web.HTTPError(
+            404,
+            f"no such API endpoint: {self.request.method} "
+            f"{self.request.path}; see {self.ctx.prefix}api/openapi.json",
+        )
 
 
 # -- pages --------------------------------------------------------------------------------
@@ -267,8 +294,13 @@ class PageBase(Base):
         self.render(template, caller=self.caller, prefix=self.ctx.prefix, **kwargs)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
-        self.render("error.html", caller=None, prefix=self.ctx.prefix, status=status_code,
-                    message=self.error_message(**kwargs))
+        self.render(
+            "error.html",
+            caller=None,
+            prefix=self.ctx.prefix,
+            status=status_code,
+            message=self.error_message(**kwargs),
+        )
 
 
 class IndexPage(PageBase):
@@ -276,32 +308,50 @@ class IndexPage(PageBase):
     async def get(self) -> None:
         await self.show()
 
-    async def show(self, error: str | None = None, status: int = 200,
-                   form: dict | None = None) -> None:
+    async def show(
+        self, error: str | None = None, status: int = 200, form: dict | None = None
+    ) -> None:
         caller = self.caller
         if caller is None:
             raise web.HTTPError(403, "you are not allowed to use promotion")
         mine = await self.blocking(self.airlock.list, requester=caller.name)
-        queue = (await self.blocking(self.airlock.list, state="awaiting-review")
-                 if caller.steward else [])
+        queue = (
+            await self.blocking(self.airlock.list, state="awaiting-review")
+            if caller.steward
+            else []
+        )
         projects = await self.blocking(self.airlock.ledger.projects_for, caller.name)
-        self.render_page("index.html", status=status, mine=mine, queue=queue,
-                         projects=projects, error=error, form=form or {})
+        self.render_page(
+            "index.html",
+            status=status,
+            mine=mine,
+            queue=queue,
+            projects=projects,
+            error=error,
+            form=form or {},
+        )
 
     @web.authenticated
     async def post(self) -> None:
         caller = self.caller
         if caller is None:
             raise web.HTTPError(403, "you are not allowed to use promotion")
-        form = {"project_id": self.get_body_argument("project_id", ""),
-                "paths": self.get_body_argument("paths", "")}
-        data = {"project_id": form["project_id"],
-                "paths": [p.strip() for p in form["paths"].splitlines() if p.strip()]}
+        form = {
+            "project_id": self.get_body_argument("project_id", ""),
+            "paths": self.get_body_argument("paths", ""),
+        }
+        data = {
+            "project_id": form["project_id"],
+            "paths": [p.strip() for p in form["paths"].splitlines() if p.strip()],
+        }
         try:
             req = await submit(self, caller, data)
         except web.HTTPError as e:
-            await self.show(error=e.log_message % e.args if e.args else e.log_message,
-                            status=e.status_code, form=form)
+            await self.show(
+                error=e.log_message % e.args if e.args else e.log_message,
+                status=e.status_code,
+                form=form,
+            )
             return
         self.redirect(f"{self.ctx.prefix}requests/{req.id}")
 
@@ -326,8 +376,9 @@ class RequestPage(PageBase):
                     text = notebook_outputs(data)
                 outputs[r["path"]] = text
         log_text = await self.blocking(self.airlock.run_log, req.id)
-        self.render_page("request.html", status=status, r=req, outputs=outputs,
-                         log_text=log_text, error=error)
+        self.render_page(
+            "request.html", status=status, r=req, outputs=outputs, log_text=log_text, error=error
+        )
 
 
 class ReviewPage(RequestPage):
@@ -336,12 +387,19 @@ class ReviewPage(RequestPage):
         caller = await self.require_steward(f"promotion:{raw_id}")
         req = await self.visible(raw_id)
         try:
-            await self.blocking(self.airlock.review, caller.name, req.id,
-                                self.get_body_argument("decision", ""),
-                                self.get_body_argument("reason", ""))
+            await self.blocking(
+                self.airlock.review,
+                caller.name,
+                req.id,
+                self.get_body_argument("decision", ""),
+                self.get_body_argument("reason", ""),
+            )
         except web.HTTPError as e:
-            await self.show(raw_id, error=e.log_message % e.args if e.args else e.log_message,
-                            status=e.status_code)
+            await self.show(
+                raw_id,
+                error=e.log_message % e.args if e.args else e.log_message,
+                status=e.status_code,
+            )
             return
         self.redirect(f"{self.ctx.prefix}requests/{req.id}")
 
@@ -386,8 +444,9 @@ def make_app(ctx: Context, *, auth_mixin: type | None = None, **settings: Any) -
     for pattern, handler in HANDLERS:
         if auth_mixin is not None and issubclass(handler, Base):
             handler = type(handler.__name__, (auth_mixin, handler), {})
-        routes.append((ctx.prefix + pattern + "/?" if pattern else ctx.prefix + "?", handler,
-                       {"ctx": ctx}))
+        routes.append(
+            (ctx.prefix + pattern + "/?" if pattern else ctx.prefix + "?", handler, {"ctx": ctx})
+        )
     if auth_mixin is None:
         routes.append((ctx.prefix + "oauth_callback", HubOAuthCallbackHandler))
     settings.setdefault("cookie_secret", os.urandom(32))

@@ -47,8 +47,9 @@ class File:
 
 
 @contextmanager
-def holder(client: docker.DockerClient, image: str, volume: str, name: str,
-           create: bool = False) -> Iterator:
+def holder(
+    client: docker.DockerClient, image: str, volume: str, name: str, create: bool = False
+) -> Iterator:
     """A created (never started) container with ``volume`` at /home/jovyan.
 
     A missing volume is refused, or with ``create`` made (the engine fills a new volume
@@ -61,8 +62,14 @@ def holder(client: docker.DockerClient, image: str, volume: str, name: str,
             raise WorkspaceError(f"the volume {volume} does not exist") from None
         client.volumes.create(volume, labels={"hdss.promotion": "workspace"})
     container = client.containers.create(
-        image, ["true"], entrypoint=[], name=name, network_mode="none",
-        volumes={volume: {"bind": HOME, "mode": "rw"}}, labels={"hdss.promotion": "holder"})
+        image,
+        ["true"],
+        entrypoint=[],
+        name=name,
+        network_mode="none",
+        volumes={volume: {"bind": HOME, "mode": "rw"}},
+        labels={"hdss.promotion": "holder"},
+    )
     try:
         yield container
     finally:
@@ -87,16 +94,18 @@ def _no_links_on_the_way(container, rel: str) -> None:
         sub = "/".join(parts[:i])
         stat = path_stat(container, f"{HOME}/{sub}")
         if stat is None:
-            raise WorkspaceError(f"{rel}: no such file or folder in your home ({sub} is "
-                                 "missing)")
+            raise WorkspaceError(f"{rel}: no such file or folder in your home ({sub} is missing)")
         if stat.get("linkTarget"):
-            raise WorkspaceError(f"{rel}: {sub} is a link (to {stat['linkTarget']}); links "
-                                 "are never followed out of the workspace, copy the file "
-                                 "itself")
+            raise WorkspaceError(
+                f"{rel}: {sub} is a link (to {stat['linkTarget']}); links "
+                "are never followed out of the workspace, copy the file "
+                "itself"
+            )
 
 
-def read_tree(container, rel: str, max_file_bytes: int, max_total: int,
-              problems: list[str] | None = None) -> list[File]:
+def read_tree(
+    container, rel: str, max_file_bytes: int, max_total: int, problems: list[str] | None = None
+) -> list[File]:
     """The regular files at ``rel`` (a file or a folder) under /home/jovyan.
 
     With ``problems`` a list, unsafe members are recorded there and skipped; otherwise the
@@ -119,8 +128,9 @@ def read_tree(container, rel: str, max_file_bytes: int, max_total: int,
         for chunk in stream:
             total += len(chunk)
             if total > max_total + 1024 * 1024:
-                raise WorkspaceError(f"{rel or 'the folder'} holds more than {max_total:,} "
-                                     "bytes, over the limit")
+                raise WorkspaceError(
+                    f"{rel or 'the folder'} holds more than {max_total:,} bytes, over the limit"
+                )
             spool.write(chunk)
         spool.seek(0)
         with tarfile.open(fileobj=spool, mode="r|") as tar:
@@ -142,8 +152,17 @@ def read_tree(container, rel: str, max_file_bytes: int, max_total: int,
     return files
 
 
-def write_tree(container, dest: str, files: list[File], *, uid: int, gid: int,
-               file_mode: int, dir_mode: int, writable_dirs: tuple[str, ...] = ()) -> None:
+def write_tree(
+    container,
+    dest: str,
+    files: list[File],
+    *,
+    uid: int,
+    gid: int,
+    file_mode: int,
+    dir_mode: int,
+    writable_dirs: tuple[str, ...] = (),
+) -> None:
     """Create ``dest`` (relative to /home/jovyan) holding ``files``; refuse if it exists."""
     dest = safe_relpath(dest)
     if path_stat(container, f"{HOME}/{dest}") is not None:
@@ -151,6 +170,7 @@ def write_tree(container, dest: str, files: list[File], *, uid: int, gid: int,
     buf = io.BytesIO()
     dirs: set[str] = set()
     with tarfile.open(fileobj=buf, mode="w") as tar:
+
         def add_dir(path: str, mode: int, owner: int, group: int) -> None:
             if path in dirs:
                 return

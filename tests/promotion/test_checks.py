@@ -1,0 +1,117 @@
+"""Output check rules, one behaviour per test (fast, no Docker)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hdss_hub.promotion.checks import Settings, check_file, html_tables
+
+from tests.promotion import nbs
+
+CFG = Settings(threshold=5, max_table_rows=50, max_file_bytes=10_000)
+
+
+def rules(path: str, text: str | bytes, cfg: Settings = CFG) -> tuple[str, set[str]]:
+    data = text.encode() if isinstance(text, str) else text
+    report = check_file(path, data, cfg)
+    return report.status, {f.rule for f in report.findings}
+
+
+def test_large_counts_pass():
+    assert rules("t.csv", "koen,n\n1,480\n2,512\n") == ("pass", set())
+
+
+def test_small_count_is_flagged_and_zero_and_suppressed_are_not():
+    assert rules("t.csv", "group,n\na,3\nb,120\n") == ("flag", {"small-count"})
+    assert rules("t.csv", "group,n\na,0\nb,<5\nc,x\nd,120\n") == ("pass", set())
+
+
+def test_threshold_is_a_setting():
+    assert rules("t.csv", "group,n\na,7\n", Settings(threshold=10))[0] == "flag"
+    assert rules("t.csv", "group,n\na,7\n", Settings(threshold=5))[0] == "pass"
+
+
+def test_cross_table_cells_are_counts():
+    table = "age_group,2005-2009,2010-2014\n<50,12,2\n50-64,40,33\n"
+    assert rules("t.csv", table) == ("flag", {"small-count"})
+
+
+def test_year_columns_are_not_counts():
+    assert rules("t.csv", "year,n\n2015,120\n2016,3000\n") == ("pass", set())
+
+
+def test_percentage_revealing_a_small_count():
+    assert rules("t.csv", "group,pct,total\na,2.0,100\nb,50,100\n") == (
+        "flag",
+        {"small-percentage"},
+    )
+    assert rules("t.csv", "group,pct,total\na,20.0,100\n") == ("pass", set())
+
+
+def test_percentage_without_counts_is_flagged():
+    assert rules("t.csv", "group,pct\na,12.5\n") == ("flag", {"percentage-unchecked"})
+
+
+def test_min_max_always_flagged_percentiles_need_enough_persons():
+    assert rules("t.csv", "group,n,max_age\na,100,99\n")[1] == {"min-max"}
+    assert rules("t.csv", "group,n,median_age\na,100,54\n") == ("pass", set())
+    assert rules("t.csv", "group,n,median_age\na,3,54\n")[1] == {"small-count", "statistic-small"}
+    assert rules("t.csv", "group,median_age\na,54\n")[1] == {"statistic-unbacked"}
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        "pnr,koen\nR92CW9282A,1\n",  # person id column
+        "who,koen\nR92CW9282A,1\n",  # pseudonymised id value
+        "who,n\n010190-1234,100\n",  # CPR number
+    ],
+)
+def test_person_ids_are_blocked(table):
+    assert rules("t.csv", table) == ("block", {"person-id"})
+
+
+def test_row_level_data_is_blocked():
+    rows = "".join(f"{i},{i % 2}\n" for i in range(60))
+    assert rules("t.csv", "x,y\n" + rows) == ("block", {"row-level"})
+
+
+def test_binary_unknown_huge_files_are_blocked_images_and_text_flagged():
+    assert rules("t.parquet", b"PAR1\x00\x01\xff")[1] == {"binary"}
+    assert rules("t.xyz", "hello")[1] == {"unknown-type"}
+    assert rules("t.csv", "a,n\n" + "x,100\n" * 5000)[1] == {"too-large"}
+    assert rules("fig.png", b"\x89PNG")[0] == "flag"
+    assert rules("notes.txt", "all fine")[1] == {"free-text"}
+    assert rules("notes.txt", "patient R92CW9282A")[1] == {"person-id"}
+
+
+def test_notebook_html_tables_and_text_outputs_are_checked():
+    nb = json.loads(nbs.AGGREGATE)
+    nb["cells"][1]["outputs"] = [
+        {
+            "output_type": "execute_result",
+            "execution_count": 1,
+            "metadata": {},
+            "data": {
+                "text/plain": "...",
+                "text/html": "<table><thead><tr><th></th><th>koen</th>"
+                "<th>n</th></tr></thead><tbody><tr><th>0</th><td>1</td><td>3</td></tr></tbody>"
+                "</table>",
+            },
+        }
+    ]
+    assert rules("a.ipynb", json.dumps(nb)) == ("flag", {"small-count"})
+    nb["cells"][1]["outputs"] = [
+        {"output_type": "stream", "name": "stdout", "text": "first person: R92CW9282A\n"}
+    ]
+    assert rules("a.ipynb", json.dumps(nb)) == ("block", {"person-id"})
+    assert rules("a.ipynb", "{not json")[1] == {"unreadable"}
+
+
+def test_html_tables_take_the_last_header_row():
+    html = (
+        "<table><thead><tr><th></th><th>n</th></tr><tr><th>koen</th><th></th></tr>"
+        "</thead><tbody><tr><th>1</th><td>480</td></tr></tbody></table>"
+    )
+    assert html_tables(html) == [(["koen", "n"], [["1", "480"]])]
