@@ -3,7 +3,8 @@
     .venv/bin/python bench/bench_spawn.py --out bench/results
 
 For each configuration a real hub (with its own proxy, ports, state directory and Docker
-name prefix) is started on 127.0.0.1, and through its REST API the benchmark measures:
+name prefix) is started on 127.0.0.1; both run for the whole benchmark and are measured
+turn about, so other load on the machine hits both alike. Through the REST API it measures:
 
 - spawn latency of one user alone (``--rounds`` times, a fresh user each time),
 - spawn latency of ``--users`` users at once (p50, p95, max),
@@ -15,7 +16,7 @@ name prefix) is started on 127.0.0.1, and through its REST API the benchmark mea
 hardening, home volume, synthetic data mounted). "stock" is DockerSpawner with its defaults
 and hdss/stock (plain JupyterLab from the same base). The only settings both get beyond that:
 a name prefix, start and http timeouts of ``--deadline`` seconds (2 cores under load are
-slow), and a test-only admin service token. Results go to ``--out`` as JSON and a markdown
+slow), and a benchmark-only admin service token. Results go to ``--out`` as JSON and a markdown
 table. Every container, volume and network made is removed at the end.
 """
 
@@ -362,51 +363,79 @@ def cleanup(prefix: str) -> None:
 # --- one configuration ----------------------------------------------------------------------
 
 
-def bench_config(kind: str, args: argparse.Namespace, workroot: Path, synthetic: Path) -> dict:
-    prefix = f"hdssbench-{kind}-{secrets.token_hex(3)}"
-    workdir = workroot / kind
-    workdir.mkdir()
-    hub = Hub(kind, workdir, prefix, args.deadline, synthetic)
-    log(f"{kind}: starting a hub on {hub.url} (prefix {prefix})")
+def run_benchmark(
+    kinds: list[str], args: argparse.Namespace, workroot: Path, synthetic: Path
+) -> dict[str, dict]:
+    """Start one hub per configuration, measure them turn about, remove all they made.
+
+    Both hubs run for the whole benchmark and are measured alternately (single spawns
+    round by round, then the N-user bursts one after the other), so a change in other load
+    on the machine hits both configurations alike.
+    """
+    hubs = {}
+    for kind in kinds:
+        (workroot / kind).mkdir()
+        prefix = f"hdssbench-{kind}-{secrets.token_hex(3)}"
+        hubs[kind] = Hub(kind, workroot / kind, prefix, args.deadline, synthetic)
+    single: dict[str, list[float | None]] = {k: [] for k in kinds}
+    burst: dict[str, dict[str, float | None]] = {}
+    memory: dict[str, dict[str, float]] = {}
+    cpu: dict[str, dict[str, float | None]] = {}
     try:
-        hub.start()
+        for kind, hub in hubs.items():
+            log(f"{kind}: starting a hub on {hub.url} (prefix {hub.prefix})")
+            hub.start()
         for i in range(args.warmup):
-            hub.spawn_all([f"warmup{i}"])
-            hub.stop_all([f"warmup{i}"])
-        single: list[float | None] = []
+            for hub in hubs.values():
+                hub.spawn_all([f"warmup{i}"])
+                hub.stop_all([f"warmup{i}"])
         for i in range(args.rounds):
-            user = f"single{i}"
-            single.append(hub.spawn_all([user])[user])
-            log(f"{kind}: 1 user, round {i + 1}: {fmt(single[-1])} s")
-            hub.stop_all([user])
+            for kind, hub in hubs.items():
+                user = f"single{i}"
+                single[kind].append(hub.spawn_all([user])[user])
+                log(f"{kind}: 1 user, round {i + 1}: {fmt(single[kind][-1])} s")
+                hub.stop_all([user])
         users = [f"user{i:02d}" for i in range(args.users)]
-        log(f"{kind}: {len(users)} users at once")
-        concurrent = hub.spawn_all(users)
-        log(f"{kind}: {len(users)} users: " + " ".join(fmt(v) for v in concurrent.values()))
-        time.sleep(args.settle)
-        memory = memory_mib(prefix)
-        cpu = {name: cpu_seconds(cid) for name, cid in container_ids(prefix).items()}
-        hub.stop_all(users)
+        for kind, hub in hubs.items():
+            log(f"{kind}: {len(users)} users at once")
+            burst[kind] = hub.spawn_all(users)
+            log(f"{kind}: {len(users)} users: " + " ".join(map(fmt, burst[kind].values())))
+            time.sleep(args.settle)
+            memory[kind] = memory_mib(hub.prefix)
+            cpu[kind] = {n: cpu_seconds(c) for n, c in container_ids(hub.prefix).items()}
+            hub.stop_all(users)
     finally:
-        hub.stop()
-        cleanup(prefix)
         args.out.mkdir(parents=True, exist_ok=True)
-        if hub.log_path.exists():
-            (args.out / f"spawn-{kind}-hub.log").write_text(hub.log_tail(100000))
+        for kind, hub in hubs.items():
+            hub.stop()
+            cleanup(hub.prefix)
+            if hub.log_path.exists():
+                (args.out / f"spawn-{kind}-hub.log").write_text(hub.log_tail(100000))
+    return {k: result(k, single[k], burst[k], memory[k], cpu[k]) for k in kinds}
+
+
+def result(
+    kind: str,
+    single: list[float | None],
+    burst: dict[str, float | None],
+    memory: dict[str, float],
+    cpu: dict[str, float | None],
+) -> dict:
+    """Samples and summary of one configuration."""
     ok_single = [v for v in single if v is not None]
-    ok_conc = [v for v in concurrent.values() if v is not None]
+    ok_burst = [v for v in burst.values() if v is not None]
     cpu_values = [v for v in cpu.values() if v is not None]
     return {
         "image": IMAGES[kind],
         "image_id": docker("image", "inspect", "--format", "{{.Id}}", IMAGES[kind]).strip(),
         "single_user_s": single,
-        "concurrent_s": concurrent,
+        "concurrent_s": burst,
         "idle_memory_mib": memory,
         "cpu_s_per_server": cpu,
         "summary": {
             "single": summary(ok_single),
-            "concurrent": summary(ok_conc),
-            "failed": (len(single) - len(ok_single)) + (len(concurrent) - len(ok_conc)),
+            "concurrent": summary(ok_burst),
+            "failed": (len(single) - len(ok_single)) + (len(burst) - len(ok_burst)),
             "idle_memory_mib_median": statistics.median(memory.values()) if memory else None,
             "cpu_s_median": statistics.median(cpu_values) if cpu_values else None,
         },
@@ -480,7 +509,6 @@ def main(argv: list[str] | None = None) -> int:
         "settle": args.settle,
         "loadavg_before": os.getloadavg(),
     }
-    results = {}
     with tempfile.TemporaryDirectory(prefix="hdssbench-") as tmp:
         workroot = Path(tmp)
         synthetic = workroot / "synthetic"
@@ -489,8 +517,7 @@ def main(argv: list[str] | None = None) -> int:
              "--out", str(synthetic)],
             check=True, capture_output=True,
         )  # fmt: skip
-        for kind in kinds:
-            results[kind] = bench_config(kind, args, workroot, synthetic)
+        results = run_benchmark(kinds, args, workroot, synthetic)
         subprocess.run(["chmod", "-R", "u+w", str(synthetic)], check=False)
     meta["loadavg_after"] = os.getloadavg()
     args.out.mkdir(parents=True, exist_ok=True)
