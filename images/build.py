@@ -123,16 +123,39 @@ def assemble_context(
     for crt in ca_certificates(ca_dirs):
         shutil.copyfile(crt, certs / crt.name)
     if image == "singleuser":
-        notebooks = dest / "notebooks"
-        if (repo / "notebooks").is_dir():
-            shutil.copytree(repo / "notebooks", notebooks, ignore=IGNORE)
-        notebooks.mkdir(exist_ok=True)
-        lib = dest / "lib"
-        lib.mkdir()
+        copy_sources(repo, "notebooks", dest / "notebooks")
+        (dest / "lib").mkdir()
         for package in LIB_PACKAGES:
-            if (repo / "datasets" / package).is_dir():
-                shutil.copytree(repo / "datasets" / package, lib / package, ignore=IGNORE)
+            copy_sources(repo, f"datasets/{package}", dest / "lib" / package)
     return dest
+
+
+def copy_sources(repo: Path, rel: str, dest: Path) -> None:
+    """Copy the folder ``repo/rel`` to ``dest`` (created even when the folder is absent).
+
+    In a git checkout only what git would commit is copied (tracked and untracked files,
+    not ignored ones such as notebook outputs); elsewhere every file but caches.
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    src = repo / rel
+    if not src.is_dir():
+        return
+    listed = subprocess.run(
+        ["git", "-C", str(repo), "ls-files", "-z", "--cached", "--others", "--exclude-standard",
+         "--", rel],
+        capture_output=True, text=True,
+    ) if (repo / ".git").exists() and shutil.which("git") else None  # fmt: skip
+    if listed is None or listed.returncode != 0:
+        shutil.copytree(src, dest, ignore=IGNORE, dirs_exist_ok=True)
+        return
+    for name in sorted(set(listed.stdout.split("\0")) - {""}):
+        path = repo / name
+        parts = set(Path(name).parts)
+        if not path.is_file() or parts & {"__pycache__", ".ipynb_checkpoints"}:
+            continue
+        target = dest / path.relative_to(src)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, target)
 
 
 def host_mirror(suite: str = SUITE, etc_apt: Path = Path("/etc/apt")) -> str:

@@ -54,6 +54,18 @@ def test_context_holds_course_helper_and_certs_but_no_caches(build, fake_repo, t
     assert not [f for f in files if "__pycache__" in f or ".ipynb_checkpoints" in f]
 
 
+def test_context_in_a_git_checkout_leaves_out_ignored_files(build, fake_repo, tmp_path):
+    (fake_repo / ".gitignore").write_text("notebooks/output/\n__pycache__/\n")
+    (fake_repo / "notebooks" / "output").mkdir()
+    (fake_repo / "notebooks" / "output" / "run.ipynb").write_text("{}")
+    subprocess.run(["git", "init", "-q", str(fake_repo)], check=True)
+    ctx = build.assemble_context("singleuser", tmp_path / "ctx", repo=fake_repo)
+    files = sorted(p.relative_to(ctx).as_posix() for p in ctx.rglob("*") if p.is_file())
+    assert "notebooks/01-intro.ipynb" in files  # untracked but not ignored: included
+    assert "lib/hdss_data/__init__.py" in files
+    assert not [f for f in files if "output" in f or "__pycache__" in f or "checkpoint" in f]
+
+
 def test_context_without_course_or_helper_still_has_the_folders(build, fake_repo, tmp_path):
     shutil.rmtree(fake_repo / "notebooks")
     shutil.rmtree(fake_repo / "datasets")
