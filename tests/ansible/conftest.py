@@ -24,6 +24,7 @@ the hub's journal and the front's error log.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -46,7 +47,9 @@ from tests.conftest import DOCKER, PROJECT_DIR, VENV_BIN, require
 ANSIBLE_DIR = PROJECT_DIR / "ansible"
 BUILD_HOST_IMAGE = ANSIBLE_DIR / "tests" / "build-host-image.sh"
 CACHE = Path(os.environ.get("HDSS_TEST_CACHE", Path.home() / ".cache" / "hdsstest-ansible"))
-RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+RECAP = re.compile(
+    r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M
+)
 
 
 def free_port(pair: bool = False) -> int:
@@ -69,8 +72,9 @@ def free_port(pair: bool = False) -> int:
 
 
 def docker(*args: str, check: bool = True, timeout: int = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([DOCKER, *args], capture_output=True, text=True, check=check,
-                          timeout=timeout)
+    return subprocess.run(
+        [DOCKER, *args], capture_output=True, text=True, check=check, timeout=timeout
+    )
 
 
 @dataclass
@@ -81,8 +85,12 @@ class PlaybookRun:
     def recap(self, host: str) -> dict[str, int]:
         for name, ok, changed, unreachable, failed in RECAP.findall(self.output):
             if name == host:
-                return {"ok": int(ok), "changed": int(changed),
-                        "unreachable": int(unreachable), "failed": int(failed)}
+                return {
+                    "ok": int(ok),
+                    "changed": int(changed),
+                    "unreachable": int(unreachable),
+                    "failed": int(failed),
+                }
         raise AssertionError(f"no PLAY RECAP line for {host}:\n{self.output[-3000:]}")
 
     def changed_tasks(self) -> list[str]:
@@ -108,17 +116,31 @@ class ConvergeHost:
     host = "hdsstest"
 
     def playbook(self, *args: str, timeout: int = 900) -> PlaybookRun:
-        env = {**os.environ, "ANSIBLE_CONFIG": str(ANSIBLE_DIR / "ansible.cfg"),
-               "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1",
-               "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}"}
-        cmd = [str(VENV_BIN / "ansible-playbook"), "-i", str(self.inventory),
-               "-e", f"@{self.vars_file}", str(ANSIBLE_DIR / "site.yml"), *args]
+        env = {
+            **os.environ,
+            "ANSIBLE_CONFIG": str(ANSIBLE_DIR / "ansible.cfg"),
+            "ANSIBLE_FORCE_COLOR": "0",
+            "ANSIBLE_NOCOLOR": "1",
+            "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}",
+        }
+        cmd = [
+            str(VENV_BIN / "ansible-playbook"),
+            "-i",
+            str(self.inventory),
+            "-e",
+            f"@{self.vars_file}",
+            str(ANSIBLE_DIR / "site.yml"),
+            *args,
+        ]
         start = time.monotonic()
-        proc = subprocess.run(cmd, cwd=ANSIBLE_DIR, env=env, capture_output=True, text=True,
-                              timeout=timeout)
+        proc = subprocess.run(
+            cmd, cwd=ANSIBLE_DIR, env=env, capture_output=True, text=True, timeout=timeout
+        )
         out = proc.stdout + proc.stderr
-        print(f"ansible-playbook {' '.join(args)}: rc={proc.returncode} in "
-              f"{time.monotonic() - start:.0f} s")
+        print(
+            f"ansible-playbook {' '.join(args)}: rc={proc.returncode} in "
+            f"{time.monotonic() - start:.0f} s"
+        )
         return PlaybookRun(proc.returncode, out)
 
     def exec(self, *cmd: str, check: bool = False) -> subprocess.CompletedProcess:
@@ -160,9 +182,24 @@ def _wait_for_ssh(port: int, deadline: float) -> None:
 def _snapshot_sources(dest: Path) -> Path:
     """A copy of the working tree as git sees it: other engineers edit the tree while the
     tests run, and every run of one session must install the same release."""
-    names = subprocess.run(
-        ["git", "-C", str(PROJECT_DIR), "ls-files", "-z", "--cached", "--others",
-         "--exclude-standard"], check=True, capture_output=True).stdout.decode().split("\0")
+    names = (
+        subprocess.run(
+            [
+                "git",
+                "-C",
+                str(PROJECT_DIR),
+                "ls-files",
+                "-z",
+                "--cached",
+                "--others",
+                "--exclude-standard",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, names):
         src = PROJECT_DIR / name
         if src.is_file() and not src.is_symlink():
@@ -178,22 +215,48 @@ def _dataset_cli_present() -> bool:
 
 @pytest.fixture(scope="session")
 def engine() -> None:
-    ok = subprocess.run([DOCKER, "info"], capture_output=True).returncode == 0 if Path(
-        DOCKER).exists() else False
+    ok = (
+        subprocess.run([DOCKER, "info"], capture_output=True).returncode == 0
+        if Path(DOCKER).exists()
+        else False
+    )
     require(ok, "no Docker engine answers; start dockerd")
 
 
 @pytest.fixture(scope="session")
 def host_image(engine) -> str:
-    proc = subprocess.run([str(BUILD_HOST_IMAGE)], capture_output=True, text=True,
-                          timeout=900, env={**os.environ, "DOCKER": DOCKER})
+    proc = subprocess.run(
+        [str(BUILD_HOST_IMAGE)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "DOCKER": DOCKER},
+    )
     if proc.returncode != 0:
         pytest.fail(f"building the test host image failed:\n{proc.stderr[-4000:]}")
     return proc.stdout.strip().splitlines()[-1]
 
 
 @pytest.fixture(scope="session")
-def test_host(host_image: str) -> Iterator[ConvergeHost]:
+def cache_lock() -> Iterator[None]:
+    """One converge session at a time on this machine: they share the download caches
+    (apt locks its archive folder) and the two cores."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / "lock", "w") as f:
+        deadline = time.monotonic() + 1800
+        while True:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"another Ansible test session holds {CACHE / 'lock'} for 30 min")
+                time.sleep(2)
+        yield
+
+
+@pytest.fixture(scope="session")
+def test_host(host_image: str, cache_lock) -> Iterator[ConvergeHost]:
     """A running systemd container, reachable by SSH, and the inventory that reaches it."""
     # Our own temporary folder: pytest's basetemp keeps only the last three sessions, and
     # other test runs on this machine would delete it under us.
@@ -201,63 +264,104 @@ def test_host(host_image: str) -> Iterator[ConvergeHost]:
     name = f"hdsstest-ansible-{secrets.token_hex(3)}"
     network = f"{name}-net"
     key = tmp / "id_ed25519"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(key)],
-                   check=True)
-    ports = {"ssh": free_port(), "proxy": free_port(pair=True), "hub": free_port(),
-             "https": free_port(), "http": free_port()}
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(key)], check=True
+    )
+    ports = {
+        "ssh": free_port(),
+        "proxy": free_port(pair=True),
+        "hub": free_port(),
+        "https": free_port(),
+        "http": free_port(),
+    }
     sshd_conf = tmp / "sshd-port.conf"
     sshd_conf.write_text(f"Port {ports['ssh']}\nListenAddress 127.0.0.1\n")
     caches = {d: CACHE / d for d in ("apt", "pip", "npm")}
     for d in caches.values():
         (d / "partial").mkdir(parents=True, exist_ok=True) if d.name == "apt" else d.mkdir(
-            parents=True, exist_ok=True)
+            parents=True, exist_ok=True
+        )
     sock = Path("/var/run/docker.sock")
     docker(
-        "run", "-d", "--name", name, "--network", "host",
-        "--tmpfs", "/run", "--tmpfs", "/run/lock", "--tmpfs", "/tmp",
-        "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro",
-        "-v", f"{key}.pub:/root/.ssh/authorized_keys:ro",
-        "-v", f"{sshd_conf}:/etc/ssh/sshd_config.d/port.conf:ro",
-        "-v", f"{sock}:/run/docker.sock",
-        "-v", f"{caches['apt']}:/var/cache/apt/archives",
-        "-v", f"{caches['pip']}:/root/.cache/pip",
-        "-v", f"{caches['npm']}:/root/.npm",
+        "run",
+        "-d",
+        "--name",
+        name,
+        "--network",
+        "host",
+        "--tmpfs",
+        "/run",
+        "--tmpfs",
+        "/run/lock",
+        "--tmpfs",
+        "/tmp",
+        "-v",
+        "/sys/fs/cgroup:/sys/fs/cgroup:ro",
+        "-v",
+        f"{key}.pub:/root/.ssh/authorized_keys:ro",
+        "-v",
+        f"{sshd_conf}:/etc/ssh/sshd_config.d/port.conf:ro",
+        "-v",
+        f"{sock}:/run/docker.sock",
+        "-v",
+        f"{caches['apt']}:/var/cache/apt/archives",
+        "-v",
+        f"{caches['pip']}:/root/.cache/pip",
+        "-v",
+        f"{caches['npm']}:/root/.npm",
         host_image,
     )
     inventory = tmp / "hosts.yml"
-    inventory.write_text(json.dumps({"all": {"children": {
-        "hdss_hub": {"hosts": {ConvergeHost.host: {
-            "ansible_host": "127.0.0.1",
-            "ansible_port": ports["ssh"],
-            "ansible_user": "root",
-            "ansible_ssh_private_key_file": str(key),
-            "ansible_ssh_common_args": "-o StrictHostKeyChecking=no "
-                                       "-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR",
-        }}},
-        "hdss_compute": {"hosts": {}},
-    }}}))
+    inventory.write_text(
+        json.dumps(
+            {
+                "all": {
+                    "children": {
+                        "hdss_hub": {
+                            "hosts": {
+                                ConvergeHost.host: {
+                                    "ansible_host": "127.0.0.1",
+                                    "ansible_port": ports["ssh"],
+                                    "ansible_user": "root",
+                                    "ansible_ssh_private_key_file": str(key),
+                                    "ansible_ssh_common_args": "-o StrictHostKeyChecking=no "
+                                    "-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR",
+                                }
+                            }
+                        },
+                        "hdss_compute": {"hosts": {}},
+                    }
+                }
+            }
+        )
+    )
     vars_file = tmp / "test-vars.yml"
-    vars_file.write_text(json.dumps({
-        "hdss_app_source_dir": str(_snapshot_sources(tmp / "src")),
-        "hdss_app_build_dir": str(tmp / "build"),
-        "hdss_docker_manage_engine": False,
-        "hdss_docker_group_gid": sock.stat().st_gid,
-        "hdss_images_build": False,
-        "hdss_hub_docker_image": host_image,
-        "hdss_hub_docker_prefix": name,
-        "hdss_hub_docker_network": network,
-        "hdss_hub_bind_url": f"http://127.0.0.1:{ports['proxy']}",
-        "hdss_hub_port": ports["hub"],
-        "hdss_hub_admin_users": ["admin"],
-        "hdss_hub_groups": {"students": ["ana"], "researchers": ["bo"], "stewards": []},
-        "hdss_front_server_name": "localhost",
-        "hdss_front_https_port": ports["https"],
-        "hdss_front_http_port": ports["http"],
-        "hdss_front_ipv6": False,
-        "hdss_datasets_generate": os.environ.get("HDSS_TEST_DATASETS", "")
-        not in ("0", "false") and _dataset_cli_present(),
-        "hdss_logs_journal_max_use": "64M",
-    }))
+    vars_file.write_text(
+        json.dumps(
+            {
+                "hdss_app_source_dir": str(_snapshot_sources(tmp / "src")),
+                "hdss_app_build_dir": str(tmp / "build"),
+                "hdss_docker_manage_engine": False,
+                "hdss_docker_group_gid": sock.stat().st_gid,
+                "hdss_images_build": False,
+                "hdss_hub_docker_image": host_image,
+                "hdss_hub_docker_prefix": name,
+                "hdss_hub_docker_network": network,
+                "hdss_hub_bind_url": f"http://127.0.0.1:{ports['proxy']}",
+                "hdss_hub_port": ports["hub"],
+                "hdss_hub_admin_users": ["admin"],
+                "hdss_hub_groups": {"students": ["ana"], "researchers": ["bo"], "stewards": []},
+                "hdss_front_server_name": "localhost",
+                "hdss_front_https_port": ports["https"],
+                "hdss_front_http_port": ports["http"],
+                "hdss_front_ipv6": False,
+                "hdss_datasets_generate": os.environ.get("HDSS_TEST_DATASETS", "")
+                not in ("0", "false")
+                and _dataset_cli_present(),
+                "hdss_logs_journal_max_use": "64M",
+            }
+        )
+    )
     host = ConvergeHost(name, host_image, inventory, vars_file, ports, network)
     try:
         _wait_for_ssh(ports["ssh"], time.monotonic() + 60)
@@ -265,13 +369,18 @@ def test_host(host_image: str) -> Iterator[ConvergeHost]:
     finally:
         if os.environ.get("HDSS_TEST_KEEP"):  # debugging: leave the host running
             print(f"kept {name}; inventory {inventory}, vars {vars_file}")
-            return
-        docker("rm", "-f", "-v", name, check=False)
-        shutil.rmtree(tmp, ignore_errors=True)
-        ids = docker("ps", "-aq", "--filter", f"name=^{name}", check=False).stdout.split()
-        if ids:
-            docker("rm", "-f", "-v", *ids, check=False)
-        docker("network", "rm", network, check=False)
+        else:
+            _remove(name, network, tmp)
+
+
+def _remove(name: str, network: str, tmp: Path) -> None:
+    """Remove the test host, anything its hub started, its network and its files."""
+    docker("rm", "-f", "-v", name, check=False)
+    ids = docker("ps", "-aq", "--filter", f"name=^{name}", check=False).stdout.split()
+    if ids:
+        docker("rm", "-f", "-v", *ids, check=False)
+    docker("network", "rm", network, check=False)
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)

@@ -19,8 +19,13 @@ pytestmark = [pytest.mark.ansible]
 
 
 def test_ansible_lint_passes_offline():
-    proc = subprocess.run([str(VENV_BIN / "ansible-lint"), "--offline", "--nocolor"],
-                          cwd=ANSIBLE_DIR, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [str(VENV_BIN / "ansible-lint"), "--offline", "--nocolor"],
+        cwd=ANSIBLE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
 
 
@@ -37,19 +42,38 @@ def test_converge_starts_the_hub_behind_the_tls_front(test_host: ConvergeHost, d
 
 
 @pytest.mark.docker
-def test_converged_host_keeps_secrets_private_and_settings_valid(test_host: ConvergeHost,
-                                                                 diagnose_on_failure):
-    modes = test_host.exec("stat", "-c", "%a %U %n", "/etc/hdss/hub.env",
-                           "/etc/hdss/tls/hdss.key", "/var/lib/hdss/hub/secrets").stdout
+def test_converged_host_keeps_secrets_private_and_settings_valid(
+    test_host: ConvergeHost, diagnose_on_failure
+):
+    modes = test_host.exec(
+        "stat",
+        "-c",
+        "%a %U %n",
+        "/etc/hdss/hub.env",
+        "/etc/hdss/tls/hdss.key",
+        "/var/lib/hdss/hub/secrets",
+    ).stdout
     assert modes.split("\n")[0].startswith("600 root"), modes
     assert modes.split("\n")[1].startswith("600 root"), modes
     assert modes.split("\n")[2].startswith("700 hdss"), modes
-    check = test_host.exec("env", "HDSS_SETTINGS=/etc/hdss/settings.yaml",
-                           "/opt/hdss/venv/bin/python", "-m", "hdss_hub.cli", "check")
+    check = test_host.exec(
+        "env",
+        "HDSS_SETTINGS=/etc/hdss/settings.yaml",
+        "/opt/hdss/venv/bin/python",
+        "-m",
+        "hdss_hub.cli",
+        "check",
+    )
     assert check.returncode == 0, check.stdout + check.stderr
-    groups = test_host.exec("env", "HDSS_SETTINGS=/etc/hdss/settings.yaml",
-                            "/opt/hdss/venv/bin/python", "-m", "hdss_hub.cli", "get",
-                            "groups.researchers").stdout.strip()
+    groups = test_host.exec(
+        "env",
+        "HDSS_SETTINGS=/etc/hdss/settings.yaml",
+        "/opt/hdss/venv/bin/python",
+        "-m",
+        "hdss_hub.cli",
+        "get",
+        "groups.researchers",
+    ).stdout.strip()
     assert groups == "bo"
 
 
@@ -68,12 +92,17 @@ def test_check_mode_run_changes_nothing(test_host: ConvergeHost, diagnose_on_fai
 
 
 @pytest.mark.docker
-@pytest.mark.parametrize("extra, named", [
-    ({"hdss_hub_admin_users": []}, "hdss_hub_admin_users"),
-    ({"hdss_datasets_min_free_mb": 10**12, "hdss_datasets_generate": True},
-     "hdss_datasets_min_free_mb"),
-    ({"hdss_front_https_port": "https"}, "hdss_front_https_port"),
-])
+@pytest.mark.parametrize(
+    "extra, named",
+    [
+        ({"hdss_hub_admin_users": []}, "hdss_hub_admin_users"),
+        (
+            {"hdss_datasets_min_free_mb": 10**12, "hdss_datasets_generate": True},
+            "hdss_datasets_min_free_mb",
+        ),
+        ({"hdss_front_https_port": "https"}, "hdss_front_https_port"),
+    ],
+)
 def test_bad_input_stops_before_any_change(test_host: ConvergeHost, extra, named):
     run = test_host.playbook("-e", json.dumps(extra))
     assert run.returncode != 0

@@ -29,8 +29,18 @@ def source_files(root: Path) -> list[str]:
     """Relative paths of the files that make up the release, sorted."""
     try:
         out = subprocess.run(
-            ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            check=True, capture_output=True,
+            [
+                "git",
+                "-C",
+                str(root),
+                "ls-files",
+                "-z",
+                "--cached",
+                "--others",
+                "--exclude-standard",
+            ],
+            check=True,
+            capture_output=True,
         ).stdout.decode()
         names = [n for n in out.split("\0") if n]
     except (OSError, subprocess.CalledProcessError):
@@ -75,8 +85,10 @@ def main(argv: list[str]) -> int:
         return 2
     root, out_dir = Path(argv[1]).resolve(), Path(argv[2])
     if not (root / "pyproject.toml").is_file():
-        print(f"{root} has no pyproject.toml: set hdss_app_source_dir to the sandbox's "
-              "source folder", file=sys.stderr)
+        print(
+            f"{root} has no pyproject.toml: set hdss_app_source_dir to the sandbox's source folder",
+            file=sys.stderr,
+        )
         return 1
     names = source_files(root)
     rid = release_id(root, names)
