@@ -11,7 +11,8 @@
 # Idempotent: if TAG exists nothing is done. Resumable: downloaded packages are kept in
 # $HDSS_BASE_CACHE (default /var/cache/hdss-base) so a re-run after an interruption does
 # not download them again; the root filesystem is built in a temporary directory that is
-# removed on exit, success or not. Needs root (debootstrap) and a running Docker engine.
+# removed on exit, success or not (debootstrap's output stays in $CACHE.debootstrap.log).
+# Needs root (debootstrap) and a running Docker engine.
 set -eu
 
 TAG=${1:?usage: build-base.sh TAG [MIRROR] [SUITE]}
@@ -19,6 +20,7 @@ MIRROR=${2:-http://deb.debian.org/debian}
 SUITE=${3:-bookworm}
 DOCKER=${DOCKER:-/usr/bin/docker}
 CACHE=${HDSS_BASE_CACHE:-/var/cache/hdss-base}/$SUITE
+LOG=$CACHE.debootstrap.log  # the last run's output, kept for diagnosis
 # What a Jupyter server needs from the OS: TLS roots, Python with venv, an init (tini)
 # that reaps zombies and forwards signals.
 PACKAGES=ca-certificates,python3,python3-venv,tini
@@ -34,16 +36,16 @@ fi
 
 mkdir -p "$CACHE"
 ROOTFS=$(mktemp -d /var/tmp/hdss-base.XXXXXX)
-trap 'rm -rf "$ROOTFS"' EXIT INT TERM
+trap 'rm -rf "$ROOTFS"' EXIT
+trap 'exit 130' INT TERM
 
 echo "base: debootstrap $SUITE from $MIRROR (packages cached in $CACHE)"
 debootstrap --variant=minbase --include="$PACKAGES" --cache-dir="$CACHE" \
-    "$SUITE" "$ROOTFS" "$MIRROR" >"$ROOTFS.log" 2>&1 || {
-    tail -n 30 "$ROOTFS.log" >&2
-    echo "base: debootstrap failed (full log: $ROOTFS.log)" >&2
+    "$SUITE" "$ROOTFS" "$MIRROR" >"$LOG" 2>&1 || {
+    tail -n 30 "$LOG" >&2
+    echo "base: debootstrap failed (full log: $LOG)" >&2
     exit 1
 }
-rm -f "$ROOTFS.log"
 
 # Keep the image small and free of this host's details: no package lists or .debs, no
 # documentation (also not for packages installed later), no host resolver or machine id.

@@ -188,3 +188,17 @@ def test_image_holds_the_repos_course_and_data_helper(image, run, repo):
         run("python", "-c", "import hdss_data, duckdb")
     else:
         run("python", "-c", "import sys; assert '/opt/hdss/lib' in sys.path")
+
+
+def test_a_site_base_image_is_hashed_by_its_image_id(image):
+    """--base-image REF: the tag follows the image REF names, not the default base."""
+
+    def tag(*args: str) -> str:
+        cmd = [sys.executable, str(BUILD_PY), "--print-tag", "--only", "singleuser", *args]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=True).stdout
+
+    default = tag().split()
+    site = tag("--base-image", image).split()
+    assert len(site) == 1 and site[0].startswith("hdss/singleuser:")
+    assert site[0] != default[-1]
+    assert tag("--base-image", image).split() == site
