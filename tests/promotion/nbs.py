@@ -38,3 +38,12 @@ SMALL_AND_IDS = notebook(
 MISSING_COLUMN = notebook(OPEN + 'con.execute("select b.income_decile from bef b").df()')
 FAILS = notebook('raise RuntimeError("the analysis broke")')
 HANGS = notebook("import time\ntime.sleep(600)")
+# Bad outputs: a huge file, a binary file, a link to the restricted data, a hidden file.
+BAD_OUTPUTS = notebook(
+    "import os\nfrom pathlib import Path\nout = Path(output_dir)\n"
+    '(out / "huge.csv").write_text("a,n\\n" + "x,100\\n" * 50000)\n'
+    '(out / "data.parquet").write_bytes(bytes(range(256)) * 4)\n'
+    'os.symlink(data_root, out / "restricted-link")\n'
+    '(out / ".hidden.csv").write_text("a,n\\nx,100\\n")\n'
+    '(out / "ok.csv").write_text("a,n\\nx,100\\n")\n'
+)

@@ -126,3 +126,24 @@ def test_failing_and_hanging_notebooks_end_clearly(airlock, engine):
     with pytest.raises(Exception, match="failed"):
         airlock.review("sam", failed.id, "approve", "x")
     assert AuditLog(airlock.engine, migrate=False).verify().ok
+
+
+def test_huge_binary_linked_and_hidden_outputs_are_blocked_not_lost(airlock, engine):
+    put_files(engine, airlock.cfg.home_volume("alice"), {"bad.ipynb": nbs.BAD_OUTPUTS})
+    airlock.cfg.check.max_file_bytes = 100_000
+    req = airlock.run(airlock.submit("alice", PROJECT, ["bad.ipynb"]).id)
+    assert req.state == "awaiting-review", airlock.run_log(req.id)
+    status = {
+        r["path"]: (r["status"], r["findings"][0]["rule"] if r["findings"] else "")
+        for r in req.checks
+    }
+    assert status["ok.csv"] == ("pass", "")
+    assert status["huge.csv"] == ("block", "not-copied")
+    assert status["data.parquet"] == ("block", "binary")
+    assert status["restricted-link"] == ("block", "not-copied")
+    assert status[".hidden.csv"] == ("block", "not-copied")
+    req = airlock.review("sam", req.id, "approve", "only the passing file")
+    home = list_files(engine, airlock.cfg.home_volume("alice"), f"results/{req.id}")
+    assert {k.split("/", 1)[1] for k in home} == {"ok.csv", "bad.ipynb", "RELEASE-RECEIPT.json"}
+    receipt = json.loads(home[f"{req.id}/RELEASE-RECEIPT.json"])
+    assert set(receipt["withheld"]) >= {"huge.csv", "data.parquet", "restricted-link"}

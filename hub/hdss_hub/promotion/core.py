@@ -472,7 +472,7 @@ class Airlock:
         """Copy the outbox into the airlock and check each file (skipped ones are blocked)."""
         dest = self.outbox_dir(req.id)
         dest.mkdir(parents=True, exist_ok=True)
-        problems: list[str] = []
+        problems: list[tuple[str, str]] = []
         reports: list[checks.FileReport] = []
         try:
             with holder(
@@ -490,7 +490,7 @@ class Airlock:
                 )
         except (WorkspaceError, UnsafePath) as e:
             files = []
-            problems.append(str(e))
+            problems.append(("(outbox)", str(e)))
         prefix = f"{req.workdir}/outbox/"
         for f in files:
             rel = f.path[len(prefix) :] if f.path.startswith(prefix) else f.path
@@ -498,9 +498,8 @@ class Airlock:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(f.data)
             reports.append(checks.check_file(rel, f.data, self.cfg.check, f.sha256))
-        for problem in problems:
-            name = problem.split(" ", 1)[0].removeprefix(prefix)
-            rep = checks.FileReport(path=name, size=0)
+        for name, problem in problems:
+            rep = checks.FileReport(path=name.removeprefix(prefix), size=0)
             rep.add("not-copied", checks.BLOCK, problem.replace(prefix, ""))
             reports.append(rep)
         return reports

@@ -104,12 +104,16 @@ def _no_links_on_the_way(container, rel: str) -> None:
 
 
 def read_tree(
-    container, rel: str, max_file_bytes: int, max_total: int, problems: list[str] | None = None
+    container,
+    rel: str,
+    max_file_bytes: int,
+    max_total: int,
+    problems: list[tuple[str, str]] | None = None,
 ) -> list[File]:
     """The regular files at ``rel`` (a file or a folder) under /home/jovyan.
 
-    With ``problems`` a list, unsafe members are recorded there and skipped; otherwise the
-    first one refuses the whole read.
+    With ``problems`` a list, unsafe members are recorded there as (path, reason) and
+    skipped; otherwise the first one refuses the whole read.
     """
     rel = safe_relpath(rel) if rel else ""
     if rel:
@@ -143,7 +147,7 @@ def read_tree(
                 if problem:
                     if problems is None:
                         raise WorkspaceError(problem)
-                    problems.append(problem)
+                    problems.append((name, problem))
                     continue
                 if member.isdir():
                     continue
