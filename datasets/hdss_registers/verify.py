@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import duckdb
 import pyarrow.parquet as pq
 
 from hdss_registers.catalog import CURRENT, MANIFEST, current_version
@@ -65,6 +64,8 @@ def check_files(version: Path, manifest: dict) -> list[str]:
 
 
 def check_keys(version: Path, manifest: dict) -> list[str]:
+    import duckdb  # imported here so that `hdss-dataset generate` does not load it
+
     problems = []
     con = duckdb.connect()
     files = {r["name"]: [version / f["path"] for f in r["files"]] for r in manifest["resources"]}
