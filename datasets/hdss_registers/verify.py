@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 from pathlib import Path
 
 import pyarrow.parquet as pq
 
 from hdss_registers.catalog import CURRENT, MANIFEST, current_version
 from hdss_registers.writer import sha256_file
+
+MEMORY_LIMIT = "1GB"
 
 
 class VerifyError(Exception):
@@ -68,6 +72,10 @@ def check_keys(version: Path, manifest: dict) -> list[str]:
 
     problems = []
     con = duckdb.connect()
+    # Bounded memory whatever the size: DuckDB spills its hash tables to a temp dir.
+    spill = tempfile.mkdtemp(prefix="hdss-verify-")
+    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    con.execute(f"SET temp_directory = '{spill}'")
     files = {r["name"]: [version / f["path"] for f in r["files"]] for r in manifest["resources"]}
     for r in manifest["resources"]:
         name = r["name"]
@@ -110,6 +118,7 @@ def check_keys(version: Path, manifest: dict) -> list[str]:
                     f"{ref['resource']}({', '.join(ref['fields'])}) broken: {row[-1]} rows do "
                     f"not resolve, e.g. {row[:-1]}")
     con.close()
+    shutil.rmtree(spill, ignore_errors=True)
     return problems
 
 

@@ -21,6 +21,7 @@ from hdss_registers.writer import TableWriter
 from .conftest import connect, make, manifest, one
 
 CLI = [sys.executable, "-m", "hdss_registers.cli"]
+SCRIPT = Path(sys.executable).parent / "hdss-dataset"  # the console script `make dataset` runs
 
 
 def shas(version: Path) -> dict[str, str]:
@@ -200,7 +201,8 @@ def test_restricted_twin_same_schema_other_people(tiny, tmp_path):
 
 
 def test_cli_generate_prints_path_last_and_progress(tmp_path):
-    out = subprocess.run([*CLI, "generate", "--size", "tiny", "--seed", "7", "--out",
+    assert SCRIPT.is_file(), "pip install -e . declares the hdss-dataset console script"
+    out = subprocess.run([str(SCRIPT), "generate", "--size", "tiny", "--seed", "7", "--out",
                           str(tmp_path)], capture_output=True, text=True, check=True)
     path = Path(out.stdout.strip().splitlines()[-1])
     assert path.parent == tmp_path / "dk-registers" and (path / "datapackage.json").is_file()
