@@ -11,6 +11,7 @@ the audit chain verifies at the end.
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import pytest
@@ -24,6 +25,7 @@ from tests.promotion.conftest import list_files, permission, put_files
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 PROJECT = "cardio-2026"
+PNR = re.compile(r"\bR[0-9A-Z]{9}\b")
 
 
 @pytest.fixture(scope="module")
@@ -199,6 +201,14 @@ def test_small_cells_and_person_ids_are_caught_and_never_released(phub, engine, 
     req = wait_state(phub, res, r.json()["id"])
     status = {c["path"]: c["status"] for c in req["checks"]}
     assert status == {"deaths.csv": "flag", "small.ipynb": "block"}, req["checks"]
+    # The researcher sees which rule fired where, never the values, nor data in the log.
+    assert all("detail" not in f for c in req["checks"] for f in c["findings"])
+    log = api(phub, "GET", f"/requests/{req['id']}/log", res).json()["log"]
+    assert "Executing Cell" in log and not PNR.search(log)
+    full = api(phub, "GET", f"/requests/{req['id']}/log", steward).json()["log"]
+    assert PNR.search(full)
+    steward_view = api(phub, "GET", f"/requests/{req['id']}", steward).json()
+    assert any("below 5" in f["detail"] for c in steward_view["checks"] for f in c["findings"])
     r = api(
         phub,
         "POST",

@@ -190,13 +190,14 @@ class Airlock:
         with Session(self.engine) as s:
             return [Request.from_row(r) for r in s.scalars(query)]
 
-    def run_log(self, request_id: int) -> str:
-        live = self.progress.get(request_id)
-        if live is not None:
-            return live
-        with Session(self.engine) as s:
-            row = s.get(RequestRow, request_id)
-            return (row.run_log or "") if row else ""
+    def run_log(self, request_id: int, full: bool = True) -> str:
+        """The run's log, live while it runs; without ``full`` only progress lines."""
+        text = self.progress.get(request_id)
+        if text is None:
+            with Session(self.engine) as s:
+                row = s.get(RequestRow, request_id)
+                text = (row.run_log or "") if row else ""
+        return text if full else runner.progress_only(text)
 
     def outbox_dir(self, request_id: int) -> Path:
         return Path(self.cfg.airlock_dir).absolute() / str(request_id) / "outbox"

@@ -11,6 +11,7 @@ it is killed.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +26,33 @@ from .workspace import HOME
 
 log = logging.getLogger(__name__)
 MAX_LOG = 200_000
+
+
+PROGRESS_LINES = re.compile(
+    r"^(== .*|Input Notebook:.*|Output Notebook:.*|Executing notebook with kernel.*|"
+    r"(Executing|Ending) Cell \d+|Exception encountered at \"In \[\d+\]\":)"
+)
+ERROR_LINE = re.compile(r"^([A-Za-z_][\w.]*(Error|Exception|Interrupt|Exit))\b")
+
+
+def progress_only(text: str) -> str:
+    """The run log as a researcher may read it outside the secure environment.
+
+    Cell outputs and error messages can hold restricted data, so only papermill's progress
+    lines and the *type* of an error are kept; data stewards read the full log.
+    """
+    out = []
+    for line in text.splitlines():
+        line = re.sub(r"^\S+ \S+ \[papermill\] INFO ", "", line.strip())
+        line = line.rstrip("-").strip()
+        if PROGRESS_LINES.match(line):
+            out.append(line)
+        elif (m := ERROR_LINE.match(line)) and "Traceback" not in line:
+            out.append(
+                f"{m.group(1)} (message withheld: it may hold data; a data steward "
+                "can read the full log)"
+            )
+    return "\n".join(dict.fromkeys(out) if len(out) > 2000 else out)
 
 
 @dataclass

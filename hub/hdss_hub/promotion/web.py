@@ -127,9 +127,21 @@ class Base(HubOAuthenticated, web.RequestHandler):
 
 
 def public(req: Request, caller: Caller) -> dict[str, Any]:
-    """A request as the caller may see it (researchers: no check findings' cell values)."""
+    """A request as the caller may see it.
+
+    Findings can quote cell values ("count 3 is below 5"), so researchers get each
+    finding's rule and place but not its detail until a steward has released the file.
+    """
     out = req.to_json()
     out["links"] = {"log": f"api/requests/{req.id}/log"}
+    if not caller.steward and out.get("checks"):
+        out["checks"] = [
+            {
+                **r,
+                "findings": [{k: v for k, v in f.items() if k != "detail"} for f in r["findings"]],
+            }
+            for r in out["checks"]
+        ]
     return out
 
 
@@ -245,7 +257,7 @@ class RequestHandler(ApiBase):
 class LogHandler(ApiBase):
     async def get(self, raw_id: str) -> None:
         req = await self.visible(raw_id)
-        text = await self.blocking(self.airlock.run_log, req.id)
+        text = await self.blocking(self.airlock.run_log, req.id, self.caller.steward)
         self.send({"id": req.id, "state": req.state, "run_outcome": req.run_outcome, "log": text})
 
 
@@ -375,7 +387,9 @@ class RequestPage(PageBase):
                 if r["path"].endswith(".ipynb"):
                     text = notebook_outputs(data)
                 outputs[r["path"]] = text
-        log_text = await self.blocking(self.airlock.run_log, req.id)
+        log_text = await self.blocking(self.airlock.run_log, req.id, caller.steward)
+        if not caller.steward:
+            req = Request(**{**req.__dict__, "checks": public(req, caller)["checks"]})
         self.render_page(
             "request.html", status=status, r=req, outputs=outputs, log_text=log_text, error=error
         )

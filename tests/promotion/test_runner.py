@@ -1,0 +1,45 @@
+"""The run log a researcher sees, and the papermill script (fast, no Docker)."""
+
+from __future__ import annotations
+
+from hdss_hub.promotion.runner import RunSpec, papermill_script, progress_only
+
+LOG = """== papermill study/a.ipynb
+Input Notebook:  /home/jovyan/promotions/1/code/study/a.ipynb
+Executing notebook with kernel: python3
+Executing Cell 1---------------------------------------
+   pnr  koen
+0  R92CW9282A  1
+Ending Cell 1------------------------------------------
+Exception encountered at "In [4]":
+RuntimeError                              Traceback (most recent call last)
+RuntimeError: leaky R92CW9282A
+"""
+
+
+def test_researchers_see_progress_and_error_types_but_no_data():
+    shown = progress_only(LOG)
+    assert "R92CW9282A" not in shown and "koen" not in shown
+    assert "== papermill study/a.ipynb" in shown
+    assert "Executing Cell 1" in shown and "Ending Cell 1" in shown
+    assert "RuntimeError (message withheld" in shown
+    assert 'Exception encountered at "In [4]":' in shown
+
+
+def test_script_runs_each_notebook_with_the_restricted_root_and_outbox():
+    spec = RunSpec(
+        name="x",
+        image_id="sha256:1",
+        project_volume="v",
+        binds={},
+        notebooks=["a.ipynb", "study/b.ipynb"],
+        code_dir="promotions/1/code",
+        outbox_dir="promotions/1/outbox",
+        data_root="/data/restricted/dk",
+        timeout_seconds=10,
+    )
+    script = papermill_script(spec)
+    assert script.startswith("set -e")
+    assert "-p data_root '/data/restricted/dk'" in script
+    assert "'/home/jovyan/promotions/1/outbox/study__b.ipynb'" in script
+    assert "--cwd '/home/jovyan/promotions/1/code/study'" in script
