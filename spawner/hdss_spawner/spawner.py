@@ -16,6 +16,7 @@ from tornado.web import HTTPError
 from traitlets import Dict, Int, List, Unicode, default
 
 from . import policy, secure
+from .readiness import wait_listening
 from .form import render_form
 from .profiles import SECURE, Profile, choose, effective_groups, offered, parse_profiles
 
@@ -228,6 +229,12 @@ class SandboxSpawner(DockerSpawner):
                 image=self.image,
             )
         self._emit(75, "Waiting for JupyterLab to answer")
+
+    async def start(self):
+        """DockerSpawner's start, returning only once the server listens (see readiness)."""
+        ip, port = await super().start()
+        await wait_listening(ip, port, timeout=self.http_timeout)
+        return ip, port
 
     async def stop(self, now=False):
         await super().stop(now=now)
