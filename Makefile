@@ -15,7 +15,7 @@ SEED      ?= 7
 OUT       ?= $(STATE)/data/synthetic
 UP_SIZE   ?= tiny
 PYTEST    ?= $(PY) -m pytest
-FAST      := not docker and not postgres and not browser and not ansible
+FAST      := not docker and not postgres and not browser and not ansible and not slow
 
 .PHONY: help up up-data down test test-fast test-deps bench lint fmt images dataset host-deps engine venv proxy lock clean
 

@@ -8,95 +8,16 @@ PostgreSQL tests are skipped, or fail when ``CI=true``.
 from __future__ import annotations
 
 import json
-import os
-import secrets
-import shutil
-import socket
-import subprocess
-import tempfile
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
-PG_BIN = Path(os.environ.get("HDSS_PG_BIN", "/usr/lib/postgresql/15/bin"))
+from tests.pg import pg_database, pg_server  # noqa: F401 (fixture)
+
 START = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 RESTRICTED = ("lpr_adm", "lmdb", "dod")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _as_postgres(cmd: list[str]) -> list[str]:
-    # initdb and postgres refuse to run as root.
-    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
-
-
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[str]:
-    """A PostgreSQL server on 127.0.0.1 for this test run; yields its base URL."""
-    if not (PG_BIN / "initdb").exists():
-        msg = f"PostgreSQL binaries not found in {PG_BIN} (apt-get install postgresql)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
-    base = Path(tempfile.mkdtemp(prefix="hdss-pg-"))
-    data, sock = base / "data", base / "sock"
-    sock.mkdir()
-    if os.geteuid() == 0:
-        shutil.chown(base, "postgres")
-        shutil.chown(sock, "postgres")
-    port = _free_port()
-    subprocess.run(_as_postgres([str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres",
-                                 "--auth=trust", "-E", "UTF8", "--no-sync"]),
-                   check=True, capture_output=True)
-    log = open(base / "postgres.log", "wb")
-    proc = subprocess.Popen(_as_postgres([
-        str(PG_BIN / "postgres"), "-D", str(data), "-p", str(port), "-h", "127.0.0.1",
-        "-k", str(sock), "-c", "fsync=off", "-c", "max_connections=60"]),
-        stdout=log, stderr=subprocess.STDOUT)
-    url = f"postgresql+psycopg://postgres@127.0.0.1:{port}"
-    engine = sa.create_engine(f"{url}/postgres")
-    deadline = time.monotonic() + 30
-    try:
-        while True:
-            try:
-                with engine.connect():
-                    break
-            except sa.exc.OperationalError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("PostgreSQL did not start:\n"
-                                + (base / "postgres.log").read_text(errors="replace"))
-                time.sleep(0.1)
-        engine.dispose()
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-        shutil.rmtree(base, ignore_errors=True)
-
-
-def _pg_database(base_url: str) -> Iterator[str]:
-    name = f"t_{secrets.token_hex(6)}"
-    admin = sa.create_engine(f"{base_url}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{base_url}/{name}"
-    finally:
-        with admin.connect() as c:
-            c.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -105,7 +26,7 @@ def db_url(request, tmp_path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'ledger.sqlite'}"
     else:
-        yield from _pg_database(request.getfixturevalue("pg_server"))
+        yield from pg_database(request.getfixturevalue("pg_server"))
 
 
 @pytest.fixture
@@ -145,8 +66,7 @@ USERS = {"alice", "bob", "carol", "steve"}
 def ledger(db_url, restricted_root, clock):
     from hdss_hub.ledger import Ledger
 
-    led = Ledger(db_url, clock=clock, restricted_root=restricted_root,
-                 known_users=lambda: USERS)
+    led = Ledger(db_url, clock=clock, restricted_root=restricted_root, known_users=lambda: USERS)
     yield led
     led.engine.dispose()
 
