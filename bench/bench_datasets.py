@@ -51,9 +51,23 @@ FROM risk GROUP BY koen, ageband ORDER BY koen, ageband
 def generate(out: Path, persons: int, seed: int) -> dict:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    proc = subprocess.run([*CLI, "generate", "--size", "small", "--persons", str(persons),
-                           "--seed", str(seed), "--out", str(out)],
-                          capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [
+            *CLI,
+            "generate",
+            "--size",
+            "small",
+            "--persons",
+            str(persons),
+            "--seed",
+            str(seed),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     version = Path(proc.stdout.strip().splitlines()[-1])
@@ -61,13 +75,19 @@ def generate(out: Path, persons: int, seed: int) -> dict:
     rows = sum(r["rows"] for r in manifest["resources"])
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return {
-        "persons": persons, "rows": rows, "wall_s": round(wall, 2),
-        "persons_per_s": round(persons / wall), "rows_per_s": round(rows / wall),
-        "cpu_s": round(cpu, 2), "persons_per_cpu_s": round(persons / cpu),
+        "persons": persons,
+        "rows": rows,
+        "wall_s": round(wall, 2),
+        "persons_per_s": round(persons / wall),
+        "rows_per_s": round(rows / wall),
+        "cpu_s": round(cpu, 2),
+        "persons_per_cpu_s": round(persons / cpu),
         "peak_rss_mb": round(after.ru_maxrss / 1024),
         "bytes": sum(r["bytes"] for r in manifest["resources"]),
-        "cpus": len(os.sched_getaffinity(0)), "load_avg_1m": os.getloadavg()[0],
-        "version": version.name, "path": str(version),
+        "cpus": len(os.sched_getaffinity(0)),
+        "load_avg_1m": os.getloadavg()[0],
+        "version": version.name,
+        "path": str(version),
     }
 
 
@@ -85,8 +105,10 @@ def export_csv(version: Path, dest: Path) -> dict[str, Path]:
     paths = {}
     for t in TABLES:
         paths[t] = dest / f"{t}.csv"
-        con.execute(f"COPY (SELECT * FROM read_parquet('{version}/{t}/*.parquet')) "
-                    f"TO '{paths[t]}' (HEADER, DELIMITER ',')")
+        con.execute(
+            f"COPY (SELECT * FROM read_parquet('{version}/{t}/*.parquet')) "
+            f"TO '{paths[t]}' (HEADER, DELIMITER ',')"
+        )
     con.close()
     return paths
 
@@ -94,20 +116,27 @@ def export_csv(version: Path, dest: Path) -> dict[str, Path]:
 def pandas_query(csv: dict[str, Path]) -> pd.DataFrame:
     bef = pd.read_csv(csv["bef"], usecols=["pnr", "aar", "koen", "alder"])
     lmdb = pd.read_csv(csv["lmdb"], usecols=["pnr", "eksd", "atc"], parse_dates=["eksd"])
-    adm = pd.read_csv(csv["lpr_adm"], usecols=["pnr", "recnum", "d_inddto"],
-                      parse_dates=["d_inddto"], dtype={"recnum": str})
+    adm = pd.read_csv(
+        csv["lpr_adm"],
+        usecols=["pnr", "recnum", "d_inddto"],
+        parse_dates=["d_inddto"],
+        dtype={"recnum": str},
+    )
     diag = pd.read_csv(csv["lpr_diag"], usecols=["recnum", "c_diag"], dtype={"recnum": str})
     drugs = lmdb.loc[lmdb["atc"].str.startswith("A10B"), ["pnr", "eksd"]].rename(
-        columns={"eksd": "d"})
+        columns={"eksd": "d"}
+    )
     dx = diag.loc[diag["c_diag"].str.startswith("DE11"), ["recnum"]].merge(adm, on="recnum")
     dx = dx[["pnr", "d_inddto"]].rename(columns={"d_inddto": "d"})
     first = pd.concat([drugs, dx]).groupby("pnr", as_index=False)["d"].min()
     risk = bef[bef["aar"].between(2010, 2017)].merge(first, on="pnr", how="left")
     risk = risk[risk["d"].isna() | (risk["d"].dt.year > risk["aar"])]
-    risk = risk.assign(ageband=(risk["alder"] // 10) * 10,
-                       case=(risk["d"].dt.year == risk["aar"] + 1).astype(int))
+    risk = risk.assign(
+        ageband=(risk["alder"] // 10) * 10, case=(risk["d"].dt.year == risk["aar"] + 1).astype(int)
+    )
     out = risk.groupby(["koen", "ageband"], as_index=False).agg(
-        person_years=("case", "size"), cases=("case", "sum"))
+        person_years=("case", "size"), cases=("case", "sum")
+    )
     return out.sort_values(["koen", "ageband"]).reset_index(drop=True)
 
 
@@ -122,37 +151,39 @@ def timed(fn, repeats: int) -> tuple[float, list[float], object]:
 
 def markdown(res: dict) -> str:
     g, q = res["generation"], res["query"]
-    return "\n".join([
-        "# Dataset benchmark",
-        "",
-        f"Machine: {g['cpus']} CPUs, 1-minute load average {g['load_avg_1m']:.1f} at the start "
-        "(other work on the machine slows the wall-clock figures; CPU seconds do not "
-        "depend on it).",
-        "",
-        "| measure | value |",
-        "|---|---:|",
-        f"| persons generated | {g['persons']:,} |",
-        f"| rows written | {g['rows']:,} |",
-        f"| wall time | {g['wall_s']} s |",
-        f"| persons per second (wall) | {g['persons_per_s']:,} |",
-        f"| rows per second (wall) | {g['rows_per_s']:,} |",
-        f"| CPU seconds | {g['cpu_s']} |",
-        f"| persons per CPU second | {g['persons_per_cpu_s']:,} |",
-        f"| peak RSS | {g['peak_rss_mb']:,} MB |",
-        f"| size on disk | {g['bytes'] / 1e6:,.0f} MB |",
-        "",
-        f"Cohort query (type 2 diabetes incidence by sex and age band, 2011-2018), median "
-        f"of {q['repeats']} runs:",
-        "",
-        "| engine | median s | runs |",
-        "|---|---:|---|",
-        f"| DuckDB on Parquet | {q['duckdb_s']:.3f} | {', '.join(f'{t:.3f}' for t in q['duckdb_runs'])} |",
-        f"| pandas on CSV | {q['pandas_s']:.3f} | {', '.join(f'{t:.3f}' for t in q['pandas_runs'])} |",
-        f"| ratio pandas / DuckDB | {q['ratio']:.1f}x | |",
-        "",
-        f"Both engines gave the same table: {q['same_result']}.",
-        "",
-    ])
+    return "\n".join(
+        [
+            "# Dataset benchmark",
+            "",
+            f"Machine: {g['cpus']} CPUs, 1-minute load average {g['load_avg_1m']:.1f} at the start "
+            "(other work on the machine slows the wall-clock figures; CPU seconds do not "
+            "depend on it).",
+            "",
+            "| measure | value |",
+            "|---|---:|",
+            f"| persons generated | {g['persons']:,} |",
+            f"| rows written | {g['rows']:,} |",
+            f"| wall time | {g['wall_s']} s |",
+            f"| persons per second (wall) | {g['persons_per_s']:,} |",
+            f"| rows per second (wall) | {g['rows_per_s']:,} |",
+            f"| CPU seconds | {g['cpu_s']} |",
+            f"| persons per CPU second | {g['persons_per_cpu_s']:,} |",
+            f"| peak RSS | {g['peak_rss_mb']:,} MB |",
+            f"| size on disk | {g['bytes'] / 1e6:,.0f} MB |",
+            "",
+            f"Cohort query (type 2 diabetes incidence by sex and age band, 2011-2018), median "
+            f"of {q['repeats']} runs:",
+            "",
+            "| engine | median s | runs |",
+            "|---|---:|---|",
+            f"| DuckDB on Parquet | {q['duckdb_s']:.3f} | {', '.join(f'{t:.3f}' for t in q['duckdb_runs'])} |",
+            f"| pandas on CSV | {q['pandas_s']:.3f} | {', '.join(f'{t:.3f}' for t in q['pandas_runs'])} |",
+            f"| ratio pandas / DuckDB | {q['ratio']:.1f}x | |",
+            "",
+            f"Both engines gave the same table: {q['same_result']}.",
+            "",
+        ]
+    )
 
 
 def main() -> int:
@@ -166,22 +197,37 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="hdss-bench-") as tmp:
         tmp = Path(tmp)
         gen = generate(tmp / "root", a.persons, a.seed)
-        print(f"generation: {gen['persons_per_s']:,} persons/s, {gen['rows_per_s']:,} rows/s, "
-              f"peak {gen['peak_rss_mb']} MB", file=sys.stderr)
+        print(
+            f"generation: {gen['persons_per_s']:,} persons/s, {gen['rows_per_s']:,} rows/s, "
+            f"peak {gen['peak_rss_mb']} MB",
+            file=sys.stderr,
+        )
         version = Path(gen.pop("path"))
         csv = export_csv(version, tmp)
         d_med, d_runs, d_res = timed(lambda: duckdb_query(version), a.repeats)
         p_med, p_runs, p_res = timed(lambda: pandas_query(csv), a.repeats)
-        same = d_res.astype("int64").reset_index(drop=True).equals(
-            p_res[list(d_res.columns)].astype("int64").reset_index(drop=True))
-        res = {"generation": gen, "query": {
-            "repeats": a.repeats, "duckdb_s": d_med, "duckdb_runs": d_runs,
-            "pandas_s": p_med, "pandas_runs": p_runs, "ratio": p_med / d_med,
-            "same_result": bool(same), "csv_mb": round(sum(p.stat().st_size for p in
-                                                          csv.values()) / 1e6)},
+        same = (
+            d_res.astype("int64")
+            .reset_index(drop=True)
+            .equals(p_res[list(d_res.columns)].astype("int64").reset_index(drop=True))
+        )
+        res = {
+            "generation": gen,
+            "query": {
+                "repeats": a.repeats,
+                "duckdb_s": d_med,
+                "duckdb_runs": d_runs,
+                "pandas_s": p_med,
+                "pandas_runs": p_runs,
+                "ratio": p_med / d_med,
+                "same_result": bool(same),
+                "csv_mb": round(sum(p.stat().st_size for p in csv.values()) / 1e6),
+            },
             "incidence_per_1000": [
                 {**r, "rate": round(1000 * r["cases"] / r["person_years"], 2)}
-                for r in d_res.astype("int64").to_dict("records")]}
+                for r in d_res.astype("int64").to_dict("records")
+            ],
+        }
     (a.out / "datasets.json").write_text(json.dumps(res, indent=2) + "\n")
     (a.out / "datasets.md").write_text(markdown(res))
     print(markdown(res))

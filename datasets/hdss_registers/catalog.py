@@ -74,7 +74,8 @@ def current_version(dataset_dir: Path) -> Path | None:
             return target
         return None
     versions = sorted(
-        p for p in dataset_dir.iterdir()
+        p
+        for p in dataset_dir.iterdir()
         if p.is_dir() and not p.name.startswith(".") and (p / MANIFEST).is_file()
     )
     return versions[-1] if versions else None

@@ -28,14 +28,21 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hdss-dataset", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
     g = sub.add_parser("generate", help="generate and publish a dataset version")
-    g.add_argument("--size", required=True, choices=list(SIZES),
-                   help="tiny (~1,000 persons), small (~100,000) or full (5,000,000)")
+    g.add_argument(
+        "--size",
+        required=True,
+        choices=list(SIZES),
+        help="tiny (~1,000 persons), small (~100,000) or full (5,000,000)",
+    )
     g.add_argument("--seed", required=True, type=_seed, help="random seed (0 or more)")
-    g.add_argument("--out", required=True, type=Path,
-                   help="dataset root; one root per sensitivity")
+    g.add_argument("--out", required=True, type=Path, help="dataset root; one root per sensitivity")
     g.add_argument("--name", default=DEFAULT_NAME, help=f"dataset name (default {DEFAULT_NAME})")
-    g.add_argument("--sensitivity", default="synthetic", choices=[s.value for s in Sensitivity],
-                   help="restricted makes the twin that stands in for real data")
+    g.add_argument(
+        "--sensitivity",
+        default="synthetic",
+        choices=[s.value for s in Sensitivity],
+        help="restricted makes the twin that stands in for real data",
+    )
     g.add_argument("--persons", type=int, help="override the number of persons of --size")
     g.add_argument("--jobs", type=int, help="worker processes (default: CPUs, at most 4)")
     v = sub.add_parser("verify", help="recheck checksums, row counts and keys")
@@ -50,8 +57,15 @@ def parser() -> argparse.ArgumentParser:
 
 
 def cmd_generate(a) -> int:
-    req = Request(size=a.size, seed=a.seed, out=a.out, name=a.name,
-                  sensitivity=Sensitivity(a.sensitivity), persons=a.persons, jobs=a.jobs)
+    req = Request(
+        size=a.size,
+        seed=a.seed,
+        out=a.out,
+        name=a.name,
+        sensitivity=Sensitivity(a.sensitivity),
+        persons=a.persons,
+        jobs=a.jobs,
+    )
     path = generate(req)
     print(path)
     return 0
@@ -66,8 +80,11 @@ def cmd_verify(a) -> int:
         return 1
     files = sum(len(r["files"]) for r in manifest["resources"])
     rows = sum(r["rows"] for r in manifest["resources"])
-    print(f"OK {version}: {files} files, {rows:,} rows, checksums"
-          + ("" if a.no_keys else ", primary and foreign keys") + " verified")
+    print(
+        f"OK {version}: {files} files, {rows:,} rows, checksums"
+        + ("" if a.no_keys else ", primary and foreign keys")
+        + " verified"
+    )
     return 0
 
 
@@ -82,22 +99,39 @@ def cmd_list(a) -> int:
     sens = Sensitivity(marker.read_text().strip()) if marker.is_file() else Sensitivity.SYNTHETIC
     entries = scan(a.root, sens)
     if a.json:
-        print(json.dumps([{"name": e.name, "version": e.version, "sensitivity": e.sensitivity.value,
-                           "path": str(e.path), "mount_path": e.mount_path} for e in entries],
-                         indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        "name": e.name,
+                        "version": e.version,
+                        "sensitivity": e.sensitivity.value,
+                        "path": str(e.path),
+                        "mount_path": e.mount_path,
+                    }
+                    for e in entries
+                ],
+                indent=2,
+            )
+        )
         return 0
     print(f"{'name':<20} {'version':<36} {'sensitivity':<11} {'persons':>9}  mounted at")
     for e in entries:
         persons = e.manifest().get("provenance", {}).get("persons", "?")
-        print(f"{e.name:<20} {e.version:<36} {e.sensitivity.value:<11} {persons:>9}  "
-              f"{e.mount_path}")
+        print(
+            f"{e.name:<20} {e.version:<36} {e.sensitivity.value:<11} {persons:>9}  {e.mount_path}"
+        )
     if not entries:
         print(f"(no datasets under {a.root})")
     return 0
 
 
-COMMANDS = {"generate": cmd_generate, "verify": cmd_verify, "dictionary": cmd_dictionary,
-            "list": cmd_list}
+COMMANDS = {
+    "generate": cmd_generate,
+    "verify": cmd_verify,
+    "dictionary": cmd_dictionary,
+    "list": cmd_list,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -30,28 +30,42 @@ def markdown(manifest: dict) -> str:
     ]
     for r in manifest["resources"]:
         pk = ", ".join(r["schema"].get("primaryKey", [])) or "(none)"
-        lines.append(f"| [{r['name']}](#{r['name']}) | {_cell(r.get('title', ''))} | "
-                     f"{r['rows']:,} | {len(r['files'])} | {pk} |")
+        lines.append(
+            f"| [{r['name']}](#{r['name']}) | {_cell(r.get('title', ''))} | "
+            f"{r['rows']:,} | {len(r['files'])} | {pk} |"
+        )
     for r in manifest["resources"]:
         s = r["schema"]
         lines += ["", f"## {r['name']}", "", _cell(r.get("description", "")), ""]
-        lines.append(f"Register: {r.get('title', '')}. Files: `{r['name']}/"
-                     + ("{r}_<year>.parquet`, one per calendar year." if r.get(
-                         "partitioned_by_year") else f"{r['name']}.parquet`.").replace(
-                         "{r}", r["name"]))
+        lines.append(
+            f"Register: {r.get('title', '')}. Files: `{r['name']}/"
+            + (
+                "{r}_<year>.parquet`, one per calendar year."
+                if r.get("partitioned_by_year")
+                else f"{r['name']}.parquet`."
+            ).replace("{r}", r["name"])
+        )
         if s.get("primaryKey"):
             lines.append(f"Primary key: `{', '.join(s['primaryKey'])}`.")
         for fk in s.get("foreignKeys", []):
             ref = fk["reference"]
-            lines.append(f"Foreign key: `{', '.join(fk['fields'])}` -> "
-                         f"`{ref['resource']}.{', '.join(ref['fields'])}`.")
+            lines.append(
+                f"Foreign key: `{', '.join(fk['fields'])}` -> "
+                f"`{ref['resource']}.{', '.join(ref['fields'])}`."
+            )
         lines += ["", "| column | type | required | description |", "|---|---|---|---|"]
         for f in s["fields"]:
             req = "yes" if f.get("constraints", {}).get("required") else "no"
             lines.append(f"| `{f['name']}` | {f['type']} | {req} | {_cell(f['description'])} |")
-    lines += ["", "## Sources", "",
-              "The epidemiology is calibrated to these published figures:", ""]
+    lines += [
+        "",
+        "## Sources",
+        "",
+        "The epidemiology is calibrated to these published figures:",
+        "",
+    ]
     for src in manifest.get("sources", []):
-        lines.append(f"- {_cell(src['title'])}. <{src['path']}> Used for: "
-                     f"{_cell(src.get('used_for', ''))}.")
+        lines.append(
+            f"- {_cell(src['title'])}. <{src['path']}> Used for: {_cell(src.get('used_for', ''))}."
+        )
     return "\n".join(lines) + "\n"

@@ -80,8 +80,10 @@ def _courses(t, rng):
     parts.append((t2[met], np.full(met.sum(), IX["A10BA02"]), ms[met], stop[t2][met]))
     for p, mean, market, a0, a1, day1, share in ADD_ONS:
         take = rng.random(len(t2)) < p
-        s = np.maximum(onset + (rng.exponential(mean, len(t2)) * DPY).astype(np.int64),
-                       np.maximum(market, base))
+        s = np.maximum(
+            onset + (rng.exponential(mean, len(t2)) * DPY).astype(np.int64),
+            np.maximum(market, base),
+        )
         e = np.minimum(s + (rng.exponential(6, len(t2)) * DPY).astype(np.int64), stop[t2])
         atc_ix = _switch(rng, s, a0, day1, a1 or a0, share)
         parts.append((t2[take], atc_ix[take], s[take], e[take]))
@@ -115,8 +117,9 @@ def _acute(t, rng):
     woman = ch.sex[who] == 2
     adult = t.age_at(who, day) >= 15
     u = rng.random(n)
-    abx = np.select([u < 0.5, u < 0.78, u < 0.9], [IX["J01CE02"], IX["J01CA04"],
-                                                   IX["J01FA09"]], IX["J01XE01"])
+    abx = np.select(
+        [u < 0.5, u < 0.78, u < 0.9], [IX["J01CE02"], IX["J01CA04"], IX["J01FA09"]], IX["J01XE01"]
+    )
     abx = np.where((abx == IX["J01XE01"]) & ~(woman & adult), IX["J01CE02"], abx)
     pain = np.where(rng.random(n) < 0.7, IX["N02BE01"], IX["M01AE01"])
     atc = np.where(kind == 0, abx, pain)
@@ -129,15 +132,29 @@ def build_lmdb(t) -> dict:
     rng = t.rng
     who1, atc1, day1, apk1 = _fills(rng, *_courses(t, rng))
     who2, atc2, day2, apk2 = _acute(t, rng)
-    who, atc, day, apk = (np.concatenate(x) for x in ((who1, who2), (atc1, atc2),
-                                                       (day1, day2), (apk1, apk2)))
+    who, atc, day, apk = (
+        np.concatenate(x) for x in ((who1, who2), (atc1, atc2), (day1, day2), (apk1, apk2))
+    )
     order = np.argsort((who << 28) | (day << 8) | atc, kind="stable")
     who, atc, day, apk = who[order], atc[order], day[order], apk[order]
     A = C.ATC
-    return {"lmdb": (table("lmdb", {
-        "pnr": t.pnr_of(who), "eksd": dates(day), "atc": take(ATCS, atc),
-        "vnr": take([a.vnr for a in A], atc), "apk": apk,
-        "packsize": np.array([a.packsize for a in A])[atc], "volume": VOLUME[atc],
-        "voltypetxt": take(["DDD"], np.zeros(len(atc), int)),
-        "strnum": np.array([a.strnum for a in A], dtype=float)[atc],
-        "strunit": take([a.strunit for a in A], atc)}), year_of(day))}
+    return {
+        "lmdb": (
+            table(
+                "lmdb",
+                {
+                    "pnr": t.pnr_of(who),
+                    "eksd": dates(day),
+                    "atc": take(ATCS, atc),
+                    "vnr": take([a.vnr for a in A], atc),
+                    "apk": apk,
+                    "packsize": np.array([a.packsize for a in A])[atc],
+                    "volume": VOLUME[atc],
+                    "voltypetxt": take(["DDD"], np.zeros(len(atc), int)),
+                    "strnum": np.array([a.strnum for a in A], dtype=float)[atc],
+                    "strunit": take([a.strunit for a in A], atc),
+                },
+            ),
+            year_of(day),
+        )
+    }

@@ -42,7 +42,8 @@ class Request:
     def validate(self) -> None:
         if self.size not in SIZES:
             raise publish.PublishError(
-                f"unknown size {self.size!r}: choose one of {', '.join(SIZES)}")
+                f"unknown size {self.size!r}: choose one of {', '.join(SIZES)}"
+            )
         if not isinstance(self.seed, int) or self.seed < 0:
             raise publish.PublishError(f"seed must be a non-negative integer, got {self.seed}")
         if self.persons is not None and self.persons < 1:
@@ -132,8 +133,12 @@ def write_version(req: Request, tmp: Path, progress=None) -> tuple[str, dict]:
 
 def stderr_progress(i, chunks, done, total, rows, secs) -> None:
     rate = done / secs if secs > 0 else 0.0
-    print(f"hdss-dataset: chunk {i}/{chunks}: {done:,}/{total:,} persons, {rows:,} rows, "
-          f"{rate:,.0f} persons/s", file=sys.stderr, flush=True)
+    print(
+        f"hdss-dataset: chunk {i}/{chunks}: {done:,}/{total:,} persons, {rows:,} rows, "
+        f"{rate:,.0f} persons/s",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def _sigterm(signum, frame):  # turn SIGTERM into an exception so the temp dir is removed
@@ -159,7 +164,8 @@ def generate(req: Request, progress=stderr_progress) -> Path:
                 if publish.is_enospc(exc):
                     raise publish.PublishError(
                         f"ran out of disk space writing under {directory}; nothing was "
-                        f"published. Free some space or choose another --out") from exc
+                        f"published. Free some space or choose another --out"
+                    ) from exc
                 raise
     finally:
         signal.signal(signal.SIGTERM, old)

@@ -20,8 +20,18 @@ from hdss_registers.simulate import CANCER_SITES, DPY, NEVER
 OTHER, T1D, T2D, CANCER = 0, 1, 2, 3
 CODES = [c.code for c in C.ICD10]
 CODE_IX = {c: i for i, c in enumerate(CODES)}
-CHAPTER_SPEC = {"O": "60", "S": "54", "I": "10", "C": "65", "E": "24", "H": "70",
-                "M": "54", "K": "50", "Z": "08", "N": "50"}
+CHAPTER_SPEC = {
+    "O": "60",
+    "S": "54",
+    "I": "10",
+    "C": "65",
+    "E": "24",
+    "H": "70",
+    "M": "54",
+    "K": "50",
+    "Z": "08",
+    "N": "50",
+}
 SPEC_CODES = [s for s, _ in C.SPECIALTIES]
 SPEC_TEXT = dict(C.SPECIALTIES)
 CLOCK = [f"{m // 60:02d}:{m % 60:02d}:00" for m in range(24 * 60)]
@@ -37,8 +47,7 @@ def _mix() -> tuple[np.ndarray, np.ndarray]:
     cum = np.zeros((2, len(edges), len(w)))
     for si, sex in enumerate("MF"):
         for bi, lo in enumerate(edges):
-            ok = np.array([(c.sex in ("", sex)) and c.min_age <= lo <= c.max_age
-                           for c in C.ICD10])
+            ok = np.array([(c.sex in ("", sex)) and c.min_age <= lo <= c.max_age for c in C.ICD10])
             c = np.cumsum(w * ok)
             c = c / c[-1]
             c[c >= c[-1]] = 1.0  # exact top, so rounding never reaches a zero-weight code
@@ -89,7 +98,7 @@ def _a_codes(t, rng, who, day, reason) -> np.ndarray:
     t1 = np.array([CODE_IX[c] for c in C.T1D_CODES])
     t2 = np.array([CODE_IX[c] for c in C.T2D_CODES])
     cancer = np.array([CODE_IX[C.CANCER_CODES[s]] for s in CANCER_SITES])
-    a = np.where(reason == T1D, t1[rng.choice(len(t1), n, p=[.7, .15, .15])], a)
+    a = np.where(reason == T1D, t1[rng.choice(len(t1), n, p=[0.7, 0.15, 0.15])], a)
     a = np.where(reason == T2D, t2[rng.choice(len(t2), n, p=C.T2D_CODE_P)], a)
     a = np.where(reason == CANCER, cancer[np.maximum(ch.cancer[who], 0)], a)
     return a
@@ -100,16 +109,18 @@ def _b_codes(t, rng, who, day, a) -> tuple[np.ndarray, np.ndarray]:
     ch = t.ch
     n = len(who)
     age = t.age_at(who, day)
-    nb = rng.choice(4, size=n, p=[.45, .3, .17, .08])
+    nb = rng.choice(4, size=n, p=[0.45, 0.3, 0.17, 0.08])
     cand = sample_general(rng, np.repeat(ch.sex[who], 3), np.repeat(age, 3)).reshape(n, 3)
-    dm = np.where(ch.t1d[who] <= day, CODE_IX["DE109"],
-                  np.where(ch.t2d[who] <= day, CODE_IX["DE119"], -1))
+    dm = np.where(
+        ch.t1d[who] <= day, CODE_IX["DE109"], np.where(ch.t2d[who] <= day, CODE_IX["DE119"], -1)
+    )
     cand[:, 0] = np.where((dm >= 0) & (rng.random(n) < 0.7), dm, cand[:, 0])
     cancer = np.array([CODE_IX[C.CANCER_CODES[s]] for s in CANCER_SITES])
     since = day - ch.cancer_day[who]
     had_c = (since >= 0) & (since < 5 * DPY)
-    cand[:, 1] = np.where(had_c & (rng.random(n) < 0.5),
-                          cancer[np.maximum(ch.cancer[who], 0)], cand[:, 1])
+    cand[:, 1] = np.where(
+        had_c & (rng.random(n) < 0.5), cancer[np.maximum(ch.cancer[who], 0)], cand[:, 1]
+    )
     keep = np.arange(3)[None, :] < nb[:, None]
     keep &= cand != a[:, None]
     keep[:, 1] &= cand[:, 1] != cand[:, 0]
@@ -124,10 +135,21 @@ def _procedures(rng, sex, reason, pattype) -> tuple[np.ndarray, np.ndarray]:
     p = np.select([pattype == 0, pattype == 1], [0.55, 0.25], 0.2)
     has = rng.random(n) < p
     codes = [s.code for s in C.SKS]
-    general = {sx: np.array([i for i, s in enumerate(C.SKS) if s.sex in ("", sx)
-                             and s.code not in ("BWHA1", "BWGC1")]) for sx in "MF"}
-    pick = np.where(sex == 1, general["M"][rng.integers(0, len(general["M"]), n)],
-                    general["F"][rng.integers(0, len(general["F"]), n)])
+    general = {
+        sx: np.array(
+            [
+                i
+                for i, s in enumerate(C.SKS)
+                if s.sex in ("", sx) and s.code not in ("BWHA1", "BWGC1")
+            ]
+        )
+        for sx in "MF"
+    }
+    pick = np.where(
+        sex == 1,
+        general["M"][rng.integers(0, len(general["M"]), n)],
+        general["F"][rng.integers(0, len(general["F"]), n)],
+    )
     onco = np.where(rng.random(n) < 0.7, codes.index("BWHA1"), codes.index("BWGC1"))
     pick = np.where(reason == CANCER, onco, pick)
     rows = np.flatnonzero(has)
@@ -164,7 +186,8 @@ def build_hospital(t) -> dict:
     b_rows, b_codes = _b_codes(t, rng, who, day, a)
     p_rows, p_codes = _procedures(rng, ch.sex[who], reason, pt)
     p_day = day[p_rows] + (rng.random(len(p_rows)) * (end[p_rows] - day[p_rows] + 1)).astype(
-        np.int64)
+        np.int64
+    )
     p_day = np.minimum(p_day, end[p_rows])
     years = year_of(day)
     sks = [s.code for s in C.SKS]
@@ -174,27 +197,53 @@ def build_hospital(t) -> dict:
     m2 = ~lpr3
     i2 = np.flatnonzero(m2)
     recnum = pa.array(local).cast(pa.string())
-    out["lpr_adm"] = (table("lpr_adm", {
-        "pnr": t.pnr_of(who[i2]), "recnum": recnum.take(i2),
-        "c_pattype": take(["0", "2", "3"], pt[i2]),
-        "c_indm": take(["2", "1"], acute[i2].astype(int)),
-        "d_inddto": dates(day[i2]), "d_uddto": dates(end[i2]),
-        "c_sgh": take(C.HOSPITALS, hosp[i2]), "c_spec": take(SPEC_CODES, spec_ix[i2]),
-        "c_adiag": take(CODES, a[i2])}), years[i2])
+    out["lpr_adm"] = (
+        table(
+            "lpr_adm",
+            {
+                "pnr": t.pnr_of(who[i2]),
+                "recnum": recnum.take(i2),
+                "c_pattype": take(["0", "2", "3"], pt[i2]),
+                "c_indm": take(["2", "1"], acute[i2].astype(int)),
+                "d_inddto": dates(day[i2]),
+                "d_uddto": dates(end[i2]),
+                "c_sgh": take(C.HOSPITALS, hosp[i2]),
+                "c_spec": take(SPEC_CODES, spec_ix[i2]),
+                "c_adiag": take(CODES, a[i2]),
+            },
+        ),
+        years[i2],
+    )
     dr = np.concatenate([i2, b_rows[m2[b_rows]]])
     dc = np.concatenate([a[i2], b_codes[m2[b_rows]]])
     dt_ = np.concatenate([np.zeros(len(i2), int), np.ones(int(m2[b_rows].sum()), int)])
     o = np.lexsort((dt_, dr))
     dr, dc, dt_ = dr[o], dc[o], dt_[o]
-    out["lpr_diag"] = (table("lpr_diag", {
-        "recnum": recnum.take(dr), "c_diag": take(CODES, dc),
-        "c_diagtype": take(["A", "B"], dt_)}), years[dr])
+    out["lpr_diag"] = (
+        table(
+            "lpr_diag",
+            {
+                "recnum": recnum.take(dr),
+                "c_diag": take(CODES, dc),
+                "c_diagtype": take(["A", "B"], dt_),
+            },
+        ),
+        years[dr],
+    )
     pm = m2[p_rows]
     pr = p_rows[pm]
-    out["lpr_sksopr"] = (table("lpr_sksopr", {
-        "recnum": recnum.take(pr), "c_opr": take(sks, p_codes[pm]),
-        "c_oprart": take(["P"], np.zeros(len(pr), int)), "d_odto": dates(p_day[pm])}),
-        years[pr])
+    out["lpr_sksopr"] = (
+        table(
+            "lpr_sksopr",
+            {
+                "recnum": recnum.take(pr),
+                "c_opr": take(sks, p_codes[pm]),
+                "c_oprart": take(["P"], np.zeros(len(pr), int)),
+                "d_odto": dates(p_day[pm]),
+            },
+        ),
+        years[pr],
+    )
 
     # LPR3 --------------------------------------------------------------------------------
     i3 = np.flatnonzero(lpr3)
@@ -203,20 +252,32 @@ def build_hospital(t) -> dict:
     _, forloeb = np.unique(course_key[i3], return_inverse=True)
     forloeb = forloeb.astype(np.int64) + ch.first_id * 1000 + 7_000_000_000_000
     start_min = np.where(acute, rng.integers(0, 1440, n), rng.integers(7 * 60, 16 * 60, n))
-    end_min = np.where(end > day, rng.integers(0, 1440, n),
-                       np.minimum(start_min + rng.integers(15, 240, n), 1439))
+    end_min = np.where(
+        end > day, rng.integers(0, 1440, n), np.minimum(start_min + rng.integers(15, 240, n), 1439)
+    )
     virtual = (pt == 1) & (day >= P.day(2020, 3, 1)) & (rng.random(n) < 0.15)
     sor = np.array([f"6{h}{s}000001" for h in C.HOSPITALS for s in SPEC_CODES])
     sor_ix = hosp * len(SPEC_CODES) + spec_ix
-    out["lpr_a_kontakt"] = (table("lpr_a_kontakt", {
-        "dw_ek_kontakt": kontakt[i3], "dw_ek_forloeb": forloeb, "pnr": t.pnr_of(who[i3]),
-        "dato_start": dates(day[i3]), "tidspunkt_start": take(CLOCK, start_min[i3]),
-        "dato_slut": dates(end[i3]), "tidspunkt_slut": take(CLOCK, end_min[i3]),
-        "kontakttype": take(["ALCA00", "ALCA10"], virtual[i3].astype(int)),
-        "prioritet": take(["ATA3", "ATA1"], acute[i3].astype(int)),
-        "hovedspeciale_ans": take([SPEC_TEXT[s] for s in SPEC_CODES], spec_ix[i3]),
-        "sorenhed_ans": take(list(sor), sor_ix[i3]),
-        "aktionsdiagnose": take(CODES, a[i3])}), years[i3])
+    out["lpr_a_kontakt"] = (
+        table(
+            "lpr_a_kontakt",
+            {
+                "dw_ek_kontakt": kontakt[i3],
+                "dw_ek_forloeb": forloeb,
+                "pnr": t.pnr_of(who[i3]),
+                "dato_start": dates(day[i3]),
+                "tidspunkt_start": take(CLOCK, start_min[i3]),
+                "dato_slut": dates(end[i3]),
+                "tidspunkt_slut": take(CLOCK, end_min[i3]),
+                "kontakttype": take(["ALCA00", "ALCA10"], virtual[i3].astype(int)),
+                "prioritet": take(["ATA3", "ATA1"], acute[i3].astype(int)),
+                "hovedspeciale_ans": take([SPEC_TEXT[s] for s in SPEC_CODES], spec_ix[i3]),
+                "sorenhed_ans": take(list(sor), sor_ix[i3]),
+                "aktionsdiagnose": take(CODES, a[i3]),
+            },
+        ),
+        years[i3],
+    )
     b3 = lpr3[b_rows]
     dr = np.concatenate([i3, b_rows[b3]])
     dc = np.concatenate([a[i3], b_codes[b3]])
@@ -224,15 +285,31 @@ def build_hospital(t) -> dict:
     o = np.lexsort((dt_, dr))
     dr, dc, dt_ = dr[o], dc[o], dt_[o]
     disproved = (dt_ == 1) & (rng.random(len(dr)) < 0.02)
-    out["lpr_a_diagnose"] = (table("lpr_a_diagnose", {
-        "dw_ek_kontakt": kontakt[dr], "diagnosekode": take(CODES, dc),
-        "diagnosetype": take(["A", "B"], dt_),
-        "senere_afkraeftet": take(["Nej", "Ja"], disproved.astype(int))}), years[dr])
+    out["lpr_a_diagnose"] = (
+        table(
+            "lpr_a_diagnose",
+            {
+                "dw_ek_kontakt": kontakt[dr],
+                "diagnosekode": take(CODES, dc),
+                "diagnosetype": take(["A", "B"], dt_),
+                "senere_afkraeftet": take(["Nej", "Ja"], disproved.astype(int)),
+            },
+        ),
+        years[dr],
+    )
     pm = lpr3[p_rows]
     pr = p_rows[pm]
-    out["lpr_a_procedurer"] = (table("lpr_a_procedurer", {
-        "dw_ek_kontakt": kontakt[pr], "procedurekode": take(sks, p_codes[pm]),
-        "proceduretype": take(["P"], np.zeros(len(pr), int)),
-        "dato_start": dates(p_day[pm]),
-        "tidspunkt_start": take(CLOCK, rng.integers(7 * 60, 18 * 60, len(pr)))}), years[pr])
+    out["lpr_a_procedurer"] = (
+        table(
+            "lpr_a_procedurer",
+            {
+                "dw_ek_kontakt": kontakt[pr],
+                "procedurekode": take(sks, p_codes[pm]),
+                "proceduretype": take(["P"], np.zeros(len(pr), int)),
+                "dato_start": dates(p_day[pm]),
+                "tidspunkt_start": take(CLOCK, rng.integers(7 * 60, 18 * 60, len(pr))),
+            },
+        ),
+        years[pr],
+    )
     return out

@@ -21,8 +21,13 @@ LABS = ("KBA-RH", "KBA-HEH", "KBA-OUH", "KBA-AUH", "KBA-AAUH", "KBA-SLB")
 COMMA_LABS = (2, 5)  # these laboratories write decimal commas
 CENSOR_LAB = 3  # this one reports creatinine below 50 as "<50"
 NPU_IX = {n.code: i for i, n in enumerate(C.NPU)}
-KIND_NPU = {"hba1c": "NPU27300", "glucose": "NPU02192", "creatinine": "NPU18016",
-            "cholesterol": "NPU01566", "ldl": "NPU01567"}
+KIND_NPU = {
+    "hba1c": "NPU27300",
+    "glucose": "NPU02192",
+    "creatinine": "NPU18016",
+    "cholesterol": "NPU01566",
+    "ldl": "NPU01567",
+}
 HHMM = [f"{m // 60:02d}:{m % 60:02d}" for m in range(24 * 60)]
 
 
@@ -49,8 +54,11 @@ def build_labs(t) -> dict:
     ch, rng = t.ch, t.rng
     who, day, kind = ch.labs.arrays()
     # A diagnostic HbA1c on the day type 2 diabetes is diagnosed.
-    diag = np.flatnonzero((ch.t2d >= np.maximum(ch.entry, P.LAB_START)) & (ch.t2d <= ch.last)
-                          & (rng.random(ch.n) < 0.8))
+    diag = np.flatnonzero(
+        (ch.t2d >= np.maximum(ch.entry, P.LAB_START))
+        & (ch.t2d <= ch.last)
+        & (rng.random(ch.n) < 0.8)
+    )
     who = np.concatenate([who, diag])
     day = np.concatenate([day, ch.t2d[diag]])
     kind = np.concatenate([kind, np.zeros(len(diag), dtype=np.int16)])
@@ -64,13 +72,23 @@ def build_labs(t) -> dict:
     noise = rng.normal(0, 1, n)
     value = np.select(
         [kind == 0, kind == 1, kind == 2, kind == 3],
-        [hba1c(t, rng, who, day, z[:, 0]),
-         np.round(np.where(diab, 8.6 + 2 * z[:, 1] + 1.5 * noise, 5.4 + .5 * z[:, 1]
-                           + .4 * noise), 1).clip(2.5, 35),
-         np.round(np.where(male, 85, 68) + 12 * z[:, 2] + 0.4 * np.maximum(age - 50, 0)
-                  + 8 * diab + 6 * noise).clip(30, 900),
-         np.round(5.2 + .9 * z[:, 3] - .6 * diab + .3 * noise, 1).clip(1.5, 12)],
-        np.round(3.0 + .8 * z[:, 4] - .7 * diab + .25 * noise, 1).clip(0.3, 9))
+        [
+            hba1c(t, rng, who, day, z[:, 0]),
+            np.round(
+                np.where(diab, 8.6 + 2 * z[:, 1] + 1.5 * noise, 5.4 + 0.5 * z[:, 1] + 0.4 * noise),
+                1,
+            ).clip(2.5, 35),
+            np.round(
+                np.where(male, 85, 68)
+                + 12 * z[:, 2]
+                + 0.4 * np.maximum(age - 50, 0)
+                + 8 * diab
+                + 6 * noise
+            ).clip(30, 900),
+            np.round(5.2 + 0.9 * z[:, 3] - 0.6 * diab + 0.3 * noise, 1).clip(1.5, 12),
+        ],
+        np.round(3.0 + 0.8 * z[:, 4] - 0.7 * diab + 0.25 * noise, 1).clip(0.3, 9),
+    )
     npu = np.array([NPU_IX[KIND_NPU[k]] for k in LAB_KINDS])[kind]
     pct = (kind == 0) & (day < P.HBA1C_IFCC_FROM)
     npu = np.where(pct, NPU_IX[C.HBA1C_PCT], npu)
@@ -78,8 +96,11 @@ def build_labs(t) -> dict:
 
     lab = rng.integers(0, len(LABS), ch.n)[who]
     integral = (kind == 2) | ((kind == 0) & ~pct)
-    text = pc.if_else(pa.array(integral), pa.array(value.astype(np.int64)).cast(pa.string()),
-                      pa.array(value).cast(pa.string()))
+    text = pc.if_else(
+        pa.array(integral),
+        pa.array(value.astype(np.int64)).cast(pa.string()),
+        pa.array(value).cast(pa.string()),
+    )
     comma = np.isin(lab, COMMA_LABS) & ~integral
     text = pc.if_else(pa.array(comma), pc.replace_substring(text, ".", ","), text)
     censored = (lab == CENSOR_LAB) & (kind == 2) & (value < 50)
@@ -87,10 +108,22 @@ def build_labs(t) -> dict:
     cancelled = rng.random(n) < 0.004
     text = pc.if_else(pa.array(cancelled), pa.scalar("Aflyst"), text)
     minute = rng.integers(7 * 60 + 30, 15 * 60, n)
-    return {"lab_dm_forsker": (table("lab_dm_forsker", {
-        "pnr": t.pnr_of(who), "samplingdate": dates(day), "samplingtime": take(HHMM, minute),
-        "analysiscode": take([x.code for x in C.NPU], npu),
-        "value": text, "unit": take([x.unit for x in C.NPU], npu),
-        "referenceinterval_lowerlimit": take([x.lower for x in C.NPU], npu),
-        "referenceinterval_upperlimit": take([x.upper for x in C.NPU], npu),
-        "laboratorium_idcode": take(LABS, lab)}), year_of(day))}
+    return {
+        "lab_dm_forsker": (
+            table(
+                "lab_dm_forsker",
+                {
+                    "pnr": t.pnr_of(who),
+                    "samplingdate": dates(day),
+                    "samplingtime": take(HHMM, minute),
+                    "analysiscode": take([x.code for x in C.NPU], npu),
+                    "value": text,
+                    "unit": take([x.unit for x in C.NPU], npu),
+                    "referenceinterval_lowerlimit": take([x.lower for x in C.NPU], npu),
+                    "referenceinterval_upperlimit": take([x.upper for x in C.NPU], npu),
+                    "laboratorium_idcode": take(LABS, lab),
+                },
+            ),
+            year_of(day),
+        )
+    }

@@ -19,9 +19,14 @@ def file_entries(directory: Path, rows: dict[str, int]) -> dict[str, list[dict]]
     out: dict[str, list[dict]] = {}
     for rel in sorted(rows):
         path = directory / rel
-        out.setdefault(rel.split("/", 1)[0], []).append({
-            "path": rel, "rows": rows[rel], "bytes": path.stat().st_size,
-            "sha256": sha256_file(path)})
+        out.setdefault(rel.split("/", 1)[0], []).append(
+            {
+                "path": rel,
+                "rows": rows[rel],
+                "bytes": path.stat().st_size,
+                "sha256": sha256_file(path),
+            }
+        )
     return out
 
 
@@ -44,45 +49,54 @@ def schema_json(spec) -> dict:
     if spec.primary_key:
         out["primaryKey"] = list(spec.primary_key)
     if spec.foreign_keys:
-        out["foreignKeys"] = [{"fields": list(fk.fields), "reference": {
-            "resource": fk.resource, "fields": list(fk.ref_fields)}} for fk in spec.foreign_keys]
+        out["foreignKeys"] = [
+            {
+                "fields": list(fk.fields),
+                "reference": {"resource": fk.resource, "fields": list(fk.ref_fields)},
+            }
+            for fk in spec.foreign_keys
+        ]
     return out
 
 
-def build_manifest(name: str, version: str, provenance: dict,
-                   files: dict[str, list[dict]]) -> dict:
+def build_manifest(name: str, version: str, provenance: dict, files: dict[str, list[dict]]) -> dict:
     resources = []
     for spec in TABLES:
         entries = files.get(spec.name, [])
-        resources.append({
-            "name": spec.name,
-            "path": [e["path"] for e in entries],
-            "profile": "tabular-data-resource",
-            "format": "parquet",
-            "mediatype": "application/vnd.apache.parquet",
-            "title": spec.register,
-            "description": spec.description,
-            "partitioned_by_year": spec.partitioned,
-            "rows": sum(e["rows"] for e in entries),
-            "bytes": sum(e["bytes"] for e in entries),
-            "files": entries,
-            "schema": schema_json(spec),
-        })
+        resources.append(
+            {
+                "name": spec.name,
+                "path": [e["path"] for e in entries],
+                "profile": "tabular-data-resource",
+                "format": "parquet",
+                "mediatype": "application/vnd.apache.parquet",
+                "title": spec.register,
+                "description": spec.description,
+                "partitioned_by_year": spec.partitioned,
+                "rows": sum(e["rows"] for e in entries),
+                "bytes": sum(e["bytes"] for e in entries),
+                "files": entries,
+                "schema": schema_json(spec),
+            }
+        )
     sensitivity = provenance["sensitivity"]
     return {
         "profile": "data-package",
         "name": name,
         "version": version,
-        "title": "Synthetic Danish health registers" + (
-            " (restricted twin: stands in for real data)" if sensitivity == "restricted"
-            else ""),
+        "title": "Synthetic Danish health registers"
+        + (" (restricted twin: stands in for real data)" if sensitivity == "restricted" else ""),
         "description": "Simulated life courses shaped like the Danish population, patient, "
         "prescription, laboratory, cause-of-death, migration, education and income "
         "registers. No real person is in it. Column names follow Statistics Denmark and "
         "Sundhedsdatastyrelsen.",
-        "licenses": [{"name": "CC0-1.0",
-                      "path": "https://creativecommons.org/publicdomain/zero/1.0/",
-                      "title": "No rights reserved (the data are synthetic)"}],
+        "licenses": [
+            {
+                "name": "CC0-1.0",
+                "path": "https://creativecommons.org/publicdomain/zero/1.0/",
+                "title": "No rights reserved (the data are synthetic)",
+            }
+        ],
         "provenance": provenance,
         "sources": [dict(s) for s in SOURCES],
         "resources": resources,

@@ -41,12 +41,14 @@ def prepare_root(root: Path, sensitivity: Sensitivity) -> Path:
             if found != sensitivity.value:
                 raise PublishError(
                     f"output {root} is a {found} dataset root; a {sensitivity.value} dataset "
-                    f"must go under its own root (choose another --out)")
+                    f"must go under its own root (choose another --out)"
+                )
             return root
         if any(root.iterdir()):
             raise PublishError(
                 f"output {root} exists, is not empty and is not a dataset root made by "
-                f"hdss-dataset (no {MARKER} file): choose a new or empty directory")
+                f"hdss-dataset (no {MARKER} file): choose a new or empty directory"
+            )
     root.mkdir(parents=True, exist_ok=True)
     marker.write_text(sensitivity.value + "\n")
     return root
@@ -55,7 +57,8 @@ def prepare_root(root: Path, sensitivity: Sensitivity) -> Path:
 def dataset_dir(root: Path, name: str) -> Path:
     if not valid_name(name):
         raise PublishError(
-            f"dataset name {name!r} is not valid: use lower-case letters, digits, - and _")
+            f"dataset name {name!r} is not valid: use lower-case letters, digits, - and _"
+        )
     d = root / name
     if d.exists() and not d.is_dir():
         raise PublishError(f"{d} exists and is not a directory: remove it or pick --name")
@@ -115,7 +118,8 @@ def check_space(directory: Path, needed: int) -> None:
     if free < needed:
         raise PublishError(
             f"not enough disk space under {directory}: about {needed / 1e6:,.0f} MB needed, "
-            f"{free / 1e6:,.0f} MB free; free some space or choose another --out")
+            f"{free / 1e6:,.0f} MB free; free some space or choose another --out"
+        )
 
 
 def make_read_only(path: Path) -> None:

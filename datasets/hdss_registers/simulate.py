@@ -102,7 +102,7 @@ def draw_persons(rng, n: int) -> dict[str, np.ndarray]:
 
     res = origin == 0
     k = rng.choice(len(P.PYRAMID_1995), size=res.sum(), p=P.PYRAMID_1995 / P.PYRAMID_1995.sum())
-    age = (k * 5 + rng.random(res.sum()) * 5)
+    age = k * 5 + rng.random(res.sum()) * 5
     birth[res] = P.START - (age * DPY).astype(np.int64) - 1
     male_p[res] = interp(P.MALE_SHARE_AGE, age)
 
@@ -177,10 +177,19 @@ def simulate(rng: np.random.Generator, n: int, first_id: int) -> Chunk:
     p = draw_persons(rng, n)
     sex, birth, entry, origin = p["sex"], p["birth"], p["entry"], p["origin"]
     t2d, t1d = _prevalent_onsets(rng, birth, entry, sex, origin)
-    ch = Chunk(first_id, sex, birth, entry, origin,
-               last=np.full(n, P.END, dtype=np.int64), exit_kind=np.zeros(n, dtype=np.int8),
-               t2d=t2d, t1d=t1d, cancer=np.full(n, -1, dtype=np.int8),
-               cancer_day=np.full(n, NEVER, dtype=np.int64))
+    ch = Chunk(
+        first_id,
+        sex,
+        birth,
+        entry,
+        origin,
+        last=np.full(n, P.END, dtype=np.int64),
+        exit_kind=np.zeros(n, dtype=np.int8),
+        t2d=t2d,
+        t1d=t1d,
+        cancer=np.full(n, -1, dtype=np.int8),
+        cancer_day=np.full(n, NEVER, dtype=np.int64),
+    )
     male = sex == 1
     frailty = rng.gamma(P.CONTACT_FRAILTY_SHAPE, 1 / P.CONTACT_FRAILTY_SHAPE, n)
     groups = len(DRUG_GROUPS)
@@ -201,12 +210,17 @@ def simulate(rng: np.random.Generator, n: int, first_id: int) -> Chunk:
         m = male[w]
 
         # Death and emigration, competing; diabetes and cancer raise mortality.
-        a_, b_ = np.where(m, P.GOMPERTZ[1][0], P.GOMPERTZ[2][0]), np.where(
-            m, P.GOMPERTZ[1][1], P.GOMPERTZ[2][1])
+        a_, b_ = (
+            np.where(m, P.GOMPERTZ[1][0], P.GOMPERTZ[2][0]),
+            np.where(m, P.GOMPERTZ[1][1], P.GOMPERTZ[2][1]),
+        )
         mu = a_ * np.exp(b_ * age) + P.MAKEHAM + np.where(age < 1, P.INFANT_MORTALITY, 0)
         mu *= np.exp(P.MORTALITY_TREND * (year - P.MORTALITY_REF_YEAR))
-        mu *= np.where(t1d[w] < s, P.DIABETES_MORTALITY_HR["t1d"],
-                       np.where(t2d[w] < s, P.DIABETES_MORTALITY_HR["t2d"], 1.0))
+        mu *= np.where(
+            t1d[w] < s,
+            P.DIABETES_MORTALITY_HR["t1d"],
+            np.where(t2d[w] < s, P.DIABETES_MORTALITY_HR["t2d"], 1.0),
+        )
         cd = ch.cancer_day[w]
         recent = (cd < s) & (s - cd < 5 * DPY)
         site_hr = np.array([c[3] for c in P.CANCERS.values()])
@@ -230,8 +244,7 @@ def simulate(rng: np.random.Generator, n: int, first_id: int) -> Chunk:
         trend = np.interp(year, *P.T2D_TREND)
         free = (t2d[w] == NEVER) & (t1d[w] == NEVER)
         h2 = curve(P.T2D_INCIDENCE_AGE, ai) / 1000 * trend
-        h2 *= np.where(m, 1.0, P.T2D_FEMALE_RR) * np.where(origin[w] == 2,
-                                                            P.T2D_IMMIGRANT_RR, 1.0)
+        h2 *= np.where(m, 1.0, P.T2D_FEMALE_RR) * np.where(origin[w] == 2, P.T2D_IMMIGRANT_RR, 1.0)
         h1 = curve(P.T1D_INCIDENCE_AGE, ai) / 1e5
         on2 = _exp_day(rng, np.where(free, h2, 0), s)
         on1 = _exp_day(rng, np.where(free, h1, 0), s)
@@ -302,8 +315,12 @@ def simulate(rng: np.random.Generator, n: int, first_id: int) -> Chunk:
         cw, cg, cs, ce = (np.concatenate(x) for x in zip(*course_parts, strict=True))
     else:
         cw = cg = cs = ce = np.zeros(0, dtype=np.int64)
-    ch.courses = (cw.astype(np.int64), cg.astype(np.int16), cs.astype(np.int64),
-                  ce.astype(np.int64))
+    ch.courses = (
+        cw.astype(np.int64),
+        cg.astype(np.int16),
+        cs.astype(np.int64),
+        ce.astype(np.int64),
+    )
     # Diabetes diagnosed after leaving never happened in Denmark.
     ch.t2d[ch.t2d > ch.last] = NEVER
     ch.t1d[ch.t1d > ch.last] = NEVER

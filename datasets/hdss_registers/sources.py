@@ -105,8 +105,7 @@ SOURCES: tuple[dict, ...] = (
     },
     {
         "key": "esundhed-lpr",
-        "title": "Sundhedsdatastyrelsen, eSundhed: Sygehusbenyttelse (hospital use "
-        "statistics)",
+        "title": "Sundhedsdatastyrelsen, eSundhed: Sygehusbenyttelse (hospital use statistics)",
         "path": "https://www.esundhed.dk/Emner/Operationer-og-diagnoser",
         "used_for": "hospital contacts per person-year by age, main-diagnosis chapter mix",
     },
@@ -145,8 +144,7 @@ SOURCES: tuple[dict, ...] = (
     },
     {
         "key": "sks",
-        "title": "Sundhedsdatastyrelsen: SKS-browseren (Sundhedsvaesenets "
-        "Klassifikations System)",
+        "title": "Sundhedsdatastyrelsen: SKS-browseren (Sundhedsvaesenets Klassifikations System)",
         "path": "https://medinfo.dk/sks/brows.php",
         "used_for": "ICD-10 codes with the D prefix and procedure codes",
     },

@@ -80,8 +80,9 @@ def table(name: str, cols: dict) -> pa.Table:
     """An Arrow table in the schema's column order; string columns may be dictionaries."""
     spec = BY_NAME[name].arrow_schema
     arrays = [_column(cols[f.name], f.type) for f in spec]
-    fields = [pa.field(f.name, a.type, nullable=f.nullable) for f, a in zip(spec, arrays,
-                                                                            strict=True)]
+    fields = [
+        pa.field(f.name, a.type, nullable=f.nullable) for f, a in zip(spec, arrays, strict=True)
+    ]
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
@@ -114,12 +115,24 @@ class ChunkTables:
     def person(self) -> None:
         ch = self.ch
         status = ch.exit_kind  # 0 resident, 1 died, 2 emigrated
-        when = np.where(ch.exit_kind == 1, ch.last, np.where(ch.exit_kind == 2, ch.last + 1,
-                        np.where(ch.origin == 2, ch.entry, ch.birth)))
-        self.out["t_person"] = (table("t_person", {
-            "pnr": self.pnr, "koen": ch.sex, "foed_dag": dates(ch.birth),
-            "c_status": take(["01", "90", "80"], status),
-            "d_status_hen_start": dates(when)}), None)
+        when = np.where(
+            ch.exit_kind == 1,
+            ch.last,
+            np.where(ch.exit_kind == 2, ch.last + 1, np.where(ch.origin == 2, ch.entry, ch.birth)),
+        )
+        self.out["t_person"] = (
+            table(
+                "t_person",
+                {
+                    "pnr": self.pnr,
+                    "koen": ch.sex,
+                    "foed_dag": dates(ch.birth),
+                    "c_status": take(["01", "90", "80"], status),
+                    "d_status_hen_start": dates(when),
+                },
+            ),
+            None,
+        )
 
     def population(self) -> None:
         ch, rng, n = self.ch, self.rng, self.ch.n
@@ -134,22 +147,36 @@ class ChunkTables:
 
         marry = np.where(rng.random(n) < 0.7, rng.normal(29, 5, n), 999)
         divorce = np.where(rng.random(n) < 0.3, marry + rng.uniform(3, 25, n), 999)
-        widow = np.where(rng.random(n) < np.where(ch.sex == 2, 0.45, 0.2),
-                         rng.uniform(62, 92, n), 999)
+        widow = np.where(
+            rng.random(n) < np.where(ch.sex == 2, 0.45, 0.2), rng.uniform(62, 92, n), 999
+        )
         widow = np.maximum(widow, marry + 1)
         a = alder.astype(float)
-        civ = np.where(a < marry[who], 0, np.where(a >= widow[who], 3,
-                       np.where(a >= divorce[who], 2, 1)))
+        civ = np.where(
+            a < marry[who], 0, np.where(a >= widow[who], 3, np.where(a >= divorce[who], 2, 1))
+        )
         kom_codes = np.array([k for k, _ in C.MUNICIPALITIES])
         kw = np.array([w for _, w in C.MUNICIPALITIES])
         kom = kom_codes[rng.choice(len(kom_codes), size=n, p=kw / kw.sum())]
         ie = np.where(ch.origin == 2, 2, np.where(rng.random(n) < 0.08, 3, 1))
         self.ie_type = ie
-        self.out["bef"] = (table("bef", {
-            "pnr": self.pnr_of(who), "aar": aar, "referencetid": dates(ref),
-            "koen": ch.sex[who], "foed_dag": dates(ch.birth[who]), "alder": alder,
-            "civst": take(["U", "G", "F", "E"], civ), "kom": kom[who], "ie_type": ie[who]}),
-            aar)
+        self.out["bef"] = (
+            table(
+                "bef",
+                {
+                    "pnr": self.pnr_of(who),
+                    "aar": aar,
+                    "referencetid": dates(ref),
+                    "koen": ch.sex[who],
+                    "foed_dag": dates(ch.birth[who]),
+                    "alder": alder,
+                    "civst": take(["U", "G", "F", "E"], civ),
+                    "kom": kom[who],
+                    "ie_type": ie[who],
+                },
+            ),
+            aar,
+        )
         self.income(who, aar, alder)
 
     def income(self, who, aar, alder) -> None:
@@ -157,27 +184,51 @@ class ChunkTables:
         adult = alder >= 15
         who, aar, alder = who[adult], aar[adult], alder[adult]
         level = rng.normal(0, P.INCOME_SD, ch.n)
-        med = np.interp(alder, *P.INCOME_AGE) * np.where(ch.sex[who] == 2,
-                                                         P.INCOME_FEMALE_RR, 1.0)
-        inc = med * (1 + P.INCOME_GROWTH) ** (aar - 2020) * np.exp(
-            level[who] + rng.normal(0, 0.15, len(who)))
+        med = np.interp(alder, *P.INCOME_AGE) * np.where(ch.sex[who] == 2, P.INCOME_FEMALE_RR, 1.0)
+        inc = (
+            med
+            * (1 + P.INCOME_GROWTH) ** (aar - 2020)
+            * np.exp(level[who] + rng.normal(0, 0.15, len(who)))
+        )
         inc = np.where(rng.random(len(who)) < 0.002, -rng.uniform(0, 50e3, len(who)), inc)
-        wage_share = np.where(alder < 67, np.where(rng.random(len(who)) < 0.12, 0.0, 0.85),
-                              0.02)
-        self.out["ind"] = (table("ind", {
-            "pnr": self.pnr_of(who), "aar": aar, "perindkialt": np.round(inc).astype(np.int64),
-            "loenmv": np.round(np.maximum(inc, 0) * wage_share).astype(np.int64),
-            "dispon_13": np.round(inc * 0.62).astype(np.int64)}), aar)
+        wage_share = np.where(alder < 67, np.where(rng.random(len(who)) < 0.12, 0.0, 0.85), 0.02)
+        self.out["ind"] = (
+            table(
+                "ind",
+                {
+                    "pnr": self.pnr_of(who),
+                    "aar": aar,
+                    "perindkialt": np.round(inc).astype(np.int64),
+                    "loenmv": np.round(np.maximum(inc, 0) * wage_share).astype(np.int64),
+                    "dispon_13": np.round(inc * 0.62).astype(np.int64),
+                },
+            ),
+            aar,
+        )
 
     def deaths(self) -> None:
         ch, rng = self.ch, self.rng
         who = np.flatnonzero(ch.exit_kind == 1)
         day = ch.last[who]
         age = self.age_at(who, day)
-        general = np.array(["DI219", "DI259", "DI639", "DI500", "DJ449", "DJ189", "DF039",
-                            "DA419", "DN189", "DR999", "DX709", "DP073"])
+        general = np.array(
+            [
+                "DI219",
+                "DI259",
+                "DI639",
+                "DI500",
+                "DJ449",
+                "DJ189",
+                "DF039",
+                "DA419",
+                "DN189",
+                "DR999",
+                "DX709",
+                "DP073",
+            ]
+        )
         n = len(who)
-        w = np.array([.13, .11, .08, .07, .10, .06, .10, .04, .03, .05, .02, .0])
+        w = np.array([0.13, 0.11, 0.08, 0.07, 0.10, 0.06, 0.10, 0.04, 0.03, 0.05, 0.02, 0.0])
         pick = rng.choice(len(general), size=n, p=w / w.sum())
         pick = np.where(age < 1, 11, pick)  # infants: perinatal causes
         pick = np.where((pick == 6) & (age < 65), 0, pick)  # no dementia before 65
@@ -195,11 +246,19 @@ class ChunkTables:
         second = np.where((t1 | t2) & ~by_dm, dm, None)
         second = np.where((second == None) & (rng.random(n) < 0.4), "DI109", second)  # noqa: E711
         self.out["dod"] = (table("dod", {"pnr": self.pnr_of(who), "doddato": dates(day)}), None)
-        self.out["dodsaars"] = (table("dodsaars", {
-            "pnr": self.pnr_of(who), "d_dodsdto": dates(day),
-            "c_dodtilgrundl_acme": pa.array(cause, pa.string()),
-            "c_dod1": pa.array(cause, pa.string()),
-            "c_dod2": pa.array(second.tolist(), pa.string())}), None)
+        self.out["dodsaars"] = (
+            table(
+                "dodsaars",
+                {
+                    "pnr": self.pnr_of(who),
+                    "d_dodsdto": dates(day),
+                    "c_dodtilgrundl_acme": pa.array(cause, pa.string()),
+                    "c_dod1": pa.array(cause, pa.string()),
+                    "c_dod2": pa.array(second.tolist(), pa.string()),
+                },
+            ),
+            None,
+        )
 
     def migration(self) -> None:
         ch = self.ch
@@ -209,23 +268,39 @@ class ChunkTables:
         day = np.concatenate([ch.entry[imm], ch.last[emi] + 1])
         kind = np.concatenate([np.zeros(len(imm), int), np.ones(len(emi), int)])
         order = np.lexsort((day, who))
-        self.out["vnds"] = (table("vnds", {
-            "pnr": self.pnr_of(who[order]), "indud_kode": take(["I", "U"], kind[order]),
-            "haend_dato": dates(day[order])}), None)
+        self.out["vnds"] = (
+            table(
+                "vnds",
+                {
+                    "pnr": self.pnr_of(who[order]),
+                    "indud_kode": take(["I", "U"], kind[order]),
+                    "haend_dato": dates(day[order]),
+                },
+            ),
+            None,
+        )
 
     def education(self) -> None:
         ch, rng, n = self.ch, self.rng, self.ch.n
         cohort = year_of(ch.birth)
-        shares = np.stack([np.interp(cohort, P.EDUCATION_COHORTS, P.EDUCATION_SHARES[:, j])
-                           for j in range(P.EDUCATION_SHARES.shape[1])], axis=1)
+        shares = np.stack(
+            [
+                np.interp(cohort, P.EDUCATION_COHORTS, P.EDUCATION_SHARES[:, j])
+                for j in range(P.EDUCATION_SHARES.shape[1])
+            ],
+            axis=1,
+        )
         cum = np.cumsum(shares / shares.sum(1, keepdims=True), axis=1)
         final = (rng.random(n)[:, None] > cum).sum(1).clip(0, 7)
         mid = np.where(final >= 3, np.where(rng.random(n) < 0.7, 1, 2), final)
         mid = np.where(final <= 2, final, mid)
         age_done = np.array(P.EDUCATION_AGE, dtype=float)
         steps_level = [np.zeros(n, int), mid, final]
-        steps_age = [np.full(n, 16.0), age_done[mid] + rng.uniform(0, 2, n),
-                     age_done[final] + rng.uniform(0, 4, n)]
+        steps_age = [
+            np.full(n, 16.0),
+            age_done[mid] + rng.uniform(0, 2, n),
+            age_done[final] + rng.uniform(0, 4, n),
+        ]
         unknown = (ch.origin == 2) & (rng.random(n) < 0.3)
         rows_w, rows_lvl, rows_day = [], [], []
         for k, (lvl, age) in enumerate(zip(steps_level, steps_age, strict=True)):
@@ -245,9 +320,18 @@ class ChunkTables:
         who, lvl, day = who[order], lvl[order], day[order]
         nxt = np.append(who[1:] == who[:-1], False)
         until = np.where(nxt, np.append(day[1:], 0) - 1, OPEN_END)
-        self.out["uddf"] = (table("uddf", {
-            "pnr": self.pnr_of(who), "hfaudd": take([e.hfaudd for e in C.EDUCATION], lvl),
-            "hf_vfra": dates(day), "hf_vtil": dates(until)}), None)
+        self.out["uddf"] = (
+            table(
+                "uddf",
+                {
+                    "pnr": self.pnr_of(who),
+                    "hfaudd": take([e.hfaudd for e in C.EDUCATION], lvl),
+                    "hf_vfra": dates(day),
+                    "hf_vtil": dates(until),
+                },
+            ),
+            None,
+        )
 
     # -- hospital contacts ---------------------------------------------------------------
     def hospital(self) -> None:
@@ -270,25 +354,75 @@ def lookup_tables() -> Built:
     """The code lookup tables, the same for every dataset."""
     icd = C.ICD10
     return {
-        "lookup_icd10": (table("lookup_icd10", {
-            "code": [c.code for c in icd], "text": [c.text for c in icd],
-            "chapter": [c.code[1] for c in icd], "sex": [c.sex or None for c in icd]}), None),
-        "lookup_atc": (table("lookup_atc", {
-            "atc": [a.atc for a in C.ATC], "text": [a.text for a in C.ATC],
-            "ddd": [a.ddd for a in C.ATC], "ddd_unit": [a.ddd_unit for a in C.ATC],
-            "sex": [a.sex or None for a in C.ATC]}), None),
-        "lookup_npu": (table("lookup_npu", {
-            "code": [x.code for x in C.NPU], "text": [x.text for x in C.NPU],
-            "unit": [x.unit for x in C.NPU]}), None),
-        "lookup_sks": (table("lookup_sks", {
-            "code": [x.code for x in C.SKS], "text": [x.text for x in C.SKS],
-            "sex": [x.sex or None for x in C.SKS], "kind": [x.kind for x in C.SKS]}), None),
-        "lookup_hfaudd": (table("lookup_hfaudd", {
-            "hfaudd": [e.hfaudd for e in C.EDUCATION], "text": [e.text for e in C.EDUCATION],
-            "level": [e.level for e in C.EDUCATION], "isced": [e.isced for e in C.EDUCATION]}),
-            None),
+        "lookup_icd10": (
+            table(
+                "lookup_icd10",
+                {
+                    "code": [c.code for c in icd],
+                    "text": [c.text for c in icd],
+                    "chapter": [c.code[1] for c in icd],
+                    "sex": [c.sex or None for c in icd],
+                },
+            ),
+            None,
+        ),
+        "lookup_atc": (
+            table(
+                "lookup_atc",
+                {
+                    "atc": [a.atc for a in C.ATC],
+                    "text": [a.text for a in C.ATC],
+                    "ddd": [a.ddd for a in C.ATC],
+                    "ddd_unit": [a.ddd_unit for a in C.ATC],
+                    "sex": [a.sex or None for a in C.ATC],
+                },
+            ),
+            None,
+        ),
+        "lookup_npu": (
+            table(
+                "lookup_npu",
+                {
+                    "code": [x.code for x in C.NPU],
+                    "text": [x.text for x in C.NPU],
+                    "unit": [x.unit for x in C.NPU],
+                },
+            ),
+            None,
+        ),
+        "lookup_sks": (
+            table(
+                "lookup_sks",
+                {
+                    "code": [x.code for x in C.SKS],
+                    "text": [x.text for x in C.SKS],
+                    "sex": [x.sex or None for x in C.SKS],
+                    "kind": [x.kind for x in C.SKS],
+                },
+            ),
+            None,
+        ),
+        "lookup_hfaudd": (
+            table(
+                "lookup_hfaudd",
+                {
+                    "hfaudd": [e.hfaudd for e in C.EDUCATION],
+                    "text": [e.text for e in C.EDUCATION],
+                    "level": [e.level for e in C.EDUCATION],
+                    "isced": [e.isced for e in C.EDUCATION],
+                },
+            ),
+            None,
+        ),
     }
 
 
-__all__ = ["ChunkTables", "lookup_tables", "pnr_strings", "NEVER", "DRUG_GROUPS",
-           "ACUTE_GROUPS", "LAB_KINDS"]
+__all__ = [
+    "ChunkTables",
+    "lookup_tables",
+    "pnr_strings",
+    "NEVER",
+    "DRUG_GROUPS",
+    "ACUTE_GROUPS",
+    "LAB_KINDS",
+]

@@ -28,8 +28,10 @@ def resolve_version(path: Path) -> Path:
         version = current_version(path)  # the catalogue's rule: current, else the newest
         if version is not None:
             return version
-    raise VerifyError(f"{path} holds no {MANIFEST} and no '{CURRENT}' link: pass a dataset "
-                      f"version directory or a dataset directory")
+    raise VerifyError(
+        f"{path} holds no {MANIFEST} and no '{CURRENT}' link: pass a dataset "
+        f"version directory or a dataset directory"
+    )
 
 
 def _sql_list(paths: list[Path]) -> str:
@@ -48,11 +50,13 @@ def check_files(version: Path, manifest: dict) -> list[str]:
                 problems.append(f"{f['path']}: missing")
                 continue
             if p.stat().st_size != f["bytes"]:
-                problems.append(f"{f['path']}: {p.stat().st_size} bytes, manifest says "
-                                f"{f['bytes']}")
+                problems.append(
+                    f"{f['path']}: {p.stat().st_size} bytes, manifest says {f['bytes']}"
+                )
             if sha256_file(p) != f["sha256"]:
-                problems.append(f"{f['path']}: sha256 differs from the manifest (changed "
-                                f"or corrupted file)")
+                problems.append(
+                    f"{f['path']}: sha256 differs from the manifest (changed or corrupted file)"
+                )
                 continue
             meta = pq.ParquetFile(p).metadata
             if meta.num_rows != f["rows"]:
@@ -81,8 +85,9 @@ def check_keys(version: Path, manifest: dict) -> list[str]:
         name = r["name"]
         if not files[name]:
             continue
-        con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM "
-                    f"read_parquet({_sql_list(files[name])})")
+        con.execute(
+            f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({_sql_list(files[name])})"
+        )
     for r in manifest["resources"]:
         name, schema = r["name"], r["schema"]
         if not files[name]:
@@ -91,11 +96,13 @@ def check_keys(version: Path, manifest: dict) -> list[str]:
         if pk:
             cols = ", ".join(pk)
             row = con.execute(
-                f"SELECT {cols}, count(*) FROM {name} GROUP BY ALL HAVING count(*) > 1 "
-                f"LIMIT 1").fetchone()
+                f"SELECT {cols}, count(*) FROM {name} GROUP BY ALL HAVING count(*) > 1 LIMIT 1"
+            ).fetchone()
             if row:
-                problems.append(f"{name}: primary key ({cols}) not unique, e.g. {row[:-1]} "
-                                f"occurs {row[-1]} times")
+                problems.append(
+                    f"{name}: primary key ({cols}) not unique, e.g. {row[:-1]} "
+                    f"occurs {row[-1]} times"
+                )
             nulls = " OR ".join(f"{c} IS NULL" for c in pk)
             n = con.execute(f"SELECT count(*) FROM {name} WHERE {nulls}").fetchone()[0]
             if n:
@@ -105,18 +112,21 @@ def check_keys(version: Path, manifest: dict) -> list[str]:
             if not files.get(ref["resource"]):
                 problems.append(f"{name}: foreign key to missing resource {ref['resource']}")
                 continue
-            on = " AND ".join(f"c.{a} = p.{b}" for a, b in zip(fk["fields"], ref["fields"],
-                                                                strict=True))
+            on = " AND ".join(
+                f"c.{a} = p.{b}" for a, b in zip(fk["fields"], ref["fields"], strict=True)
+            )
             notnull = " AND ".join(f"c.{a} IS NOT NULL" for a in fk["fields"])
             row = con.execute(
                 f"SELECT {', '.join('c.' + a for a in fk['fields'])}, count(*) OVER () "
                 f"FROM {name} c WHERE {notnull} AND NOT EXISTS "
-                f"(SELECT 1 FROM {ref['resource']} p WHERE {on}) LIMIT 1").fetchone()
+                f"(SELECT 1 FROM {ref['resource']} p WHERE {on}) LIMIT 1"
+            ).fetchone()
             if row:
                 problems.append(
                     f"{name}: foreign key ({', '.join(fk['fields'])}) -> "
                     f"{ref['resource']}({', '.join(ref['fields'])}) broken: {row[-1]} rows do "
-                    f"not resolve, e.g. {row[:-1]}")
+                    f"not resolve, e.g. {row[:-1]}"
+                )
     con.close()
     shutil.rmtree(spill, ignore_errors=True)
     return problems

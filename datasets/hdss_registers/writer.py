@@ -39,7 +39,8 @@ def compact(data: pa.Table) -> pa.Table:
             used[idx] = True
             remap = (np.cumsum(used) - 1).astype(np.int32)
             arr = pa.DictionaryArray.from_arrays(
-                pa.array(remap[idx]), arr.dictionary.take(pa.array(np.flatnonzero(used))))
+                pa.array(remap[idx]), arr.dictionary.take(pa.array(np.flatnonzero(used)))
+            )
         cols.append(arr)
     return pa.Table.from_arrays(cols, schema=data.schema)
 
@@ -62,8 +63,9 @@ def split(built: dict[str, tuple[pa.Table, np.ndarray | None]]) -> Parts:
         sorted_data = data.take(pa.array(order)) if len(ys) else data
         for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
             if hi > lo:
-                parts.append((file_name(name, int(ys[lo])),
-                              compact(sorted_data.slice(lo, hi - lo))))
+                parts.append(
+                    (file_name(name, int(ys[lo])), compact(sorted_data.slice(lo, hi - lo)))
+                )
     return parts
 
 
@@ -82,14 +84,21 @@ class TableWriter:
             path = self.directory / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             # Dictionary-encode strings only: high-entropy numbers (incomes) gain nothing.
-            strings = [f.name for f in data.schema
-                       if pa.types.is_string(f.type) or pa.types.is_dictionary(f.type)]
+            strings = [
+                f.name
+                for f in data.schema
+                if pa.types.is_string(f.type) or pa.types.is_dictionary(f.type)
+            ]
             # Statistics (min/max) on dates and numbers, for row-group pruning; string
             # min/max is costly and no query here prunes on it.
             others = [f.name for f in data.schema if f.name not in strings]
-            w = self.writers[rel] = pq.ParquetWriter(path, data.schema, use_dictionary=strings,
-                                                     write_statistics=others,
-                                                     **PARQUET_OPTIONS)
+            w = self.writers[rel] = pq.ParquetWriter(
+                path,
+                data.schema,
+                use_dictionary=strings,
+                write_statistics=others,
+                **PARQUET_OPTIONS,
+            )
             self.rows[rel] = 0
         w.write_table(data, row_group_size=max(data.num_rows, 1))
         self.rows[rel] += data.num_rows

@@ -21,8 +21,9 @@ def connect(version: Path) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with one view per table of a published version."""
     con = duckdb.connect()
     for t in TABLES:
-        con.execute(f"CREATE VIEW {t.name} AS SELECT * FROM "
-                    f"read_parquet('{version}/{t.name}/*.parquet')")
+        con.execute(
+            f"CREATE VIEW {t.name} AS SELECT * FROM read_parquet('{version}/{t.name}/*.parquet')"
+        )
     return con
 
 

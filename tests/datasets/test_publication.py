@@ -94,9 +94,22 @@ def test_verify_catches_a_broken_foreign_key(tiny, tmp_path):
 def test_sigkill_mid_run_leaves_old_version_current(tmp_path):
     old = make(tmp_path)
     proc = subprocess.Popen(
-        [*CLI, "generate", "--size", "small", "--persons", "400000", "--seed", "9",
-         "--out", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        start_new_session=True)
+        [
+            *CLI,
+            "generate",
+            "--size",
+            "small",
+            "--persons",
+            "400000",
+            "--seed",
+            "9",
+            "--out",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     dataset = tmp_path / "dk-registers"
     deadline = time.monotonic() + 120
     try:
@@ -155,15 +168,25 @@ def test_output_dir_not_ours_is_refused(tmp_path, capsys):
 
 def test_restricted_into_synthetic_root_is_refused(tiny, capsys):
     root = tiny.parent.parent
-    rc = main(["generate", "--size", "tiny", "--seed", "3", "--out", str(root),
-               "--sensitivity", "restricted"])
+    rc = main(
+        [
+            "generate",
+            "--size",
+            "tiny",
+            "--seed",
+            "3",
+            "--out",
+            str(root),
+            "--sensitivity",
+            "restricted",
+        ]
+    )
     assert rc == 2 and "is a synthetic dataset root" in capsys.readouterr().err
 
 
 def test_no_disk_space_before_start(tmp_path, monkeypatch, capsys):
     real = shutil.disk_usage
-    monkeypatch.setattr(shutil, "disk_usage",
-                        lambda p: real(p)._replace(free=1_000_000))
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: real(p)._replace(free=1_000_000))
     assert main(["generate", "--size", "tiny", "--seed", "1", "--out", str(tmp_path)]) == 2
     assert "not enough disk space" in capsys.readouterr().err
     assert _nothing_published(tmp_path)
@@ -197,21 +220,28 @@ def test_restricted_twin_same_schema_other_people(tiny, tmp_path):
     cat = load_catalog(tiny.parent.parent, tmp_path / "restricted")
     assert [(e.sensitivity, e.mount_path) for e in cat] == [
         (Sensitivity.SYNTHETIC, "/data/synthetic/dk-registers"),
-        (Sensitivity.RESTRICTED, "/data/restricted/dk-registers")]
+        (Sensitivity.RESTRICTED, "/data/restricted/dk-registers"),
+    ]
 
 
 def test_cli_generate_prints_path_last_and_progress(tmp_path):
     assert SCRIPT.is_file(), "pip install -e . declares the hdss-dataset console script"
-    out = subprocess.run([str(SCRIPT), "generate", "--size", "tiny", "--seed", "7", "--out",
-                          str(tmp_path)], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [str(SCRIPT), "generate", "--size", "tiny", "--seed", "7", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     path = Path(out.stdout.strip().splitlines()[-1])
     assert path.parent == tmp_path / "dk-registers" and (path / "datapackage.json").is_file()
     assert "persons/s" in out.stderr
-    listing = subprocess.run([*CLI, "list", str(tmp_path)], capture_output=True, text=True,
-                             check=True).stdout
+    listing = subprocess.run(
+        [*CLI, "list", str(tmp_path)], capture_output=True, text=True, check=True
+    ).stdout
     assert path.name in listing and "/data/synthetic/dk-registers" in listing
-    dictionary = subprocess.run([*CLI, "dictionary", str(path.parent)], capture_output=True,
-                                text=True, check=True).stdout
+    dictionary = subprocess.run(
+        [*CLI, "dictionary", str(path.parent)], capture_output=True, text=True, check=True
+    ).stdout
     assert "## lpr_a_diagnose" in dictionary and "`diagnosetype`" in dictionary
     verify_out = subprocess.run([*CLI, "verify", str(path)], capture_output=True, text=True)
     assert verify_out.returncode == 0 and verify_out.stdout.startswith("OK")

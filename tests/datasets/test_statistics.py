@@ -32,92 +32,118 @@ def test_births_deaths_migration(small_db):
     p = pop(small_db, 2014)
     births = one(small_db, "SELECT count(*) FROM t_person WHERE year(foed_dag) = 2015")
     deaths = one(small_db, "SELECT count(*) FROM dod WHERE year(doddato) = 2015")
-    imm = one(small_db, "SELECT count(*) FROM vnds WHERE indud_kode='I' "
-                        "AND year(haend_dato)=2015")
+    imm = one(small_db, "SELECT count(*) FROM vnds WHERE indud_kode='I' AND year(haend_dato)=2015")
     assert 8 < births / p * 1000 < 13  # dst-fod: 10.2 per 1,000
     assert 7.5 < deaths / p * 1000 < 12.5  # dst-dod: 9.3 per 1,000
     assert 9 < imm / p * 1000 < 18  # dst-van: 13.8 per 1,000
 
 
 def test_mortality_rises_with_age_and_men_die_younger(small_db):
-    rates = dict(small_db.execute("""
+    rates = dict(
+        small_db.execute("""
         SELECT b.koen, count(d.pnr) * 1.0 / count(*) FROM bef b
         LEFT JOIN dod d ON d.pnr = b.pnr AND year(d.doddato) BETWEEN 2010 AND 2014
-        WHERE b.aar = 2009 AND b.alder BETWEEN 60 AND 69 GROUP BY b.koen""").fetchall())
+        WHERE b.aar = 2009 AND b.alder BETWEEN 60 AND 69 GROUP BY b.koen""").fetchall()
+    )
     assert rates[1] > rates[2]
     assert 0.03 < rates[1] < 0.11  # dst: five-year risk of death, men 60-69, ~7%
 
 
 def test_diabetes_prevalence(small_db):
     # diabetesforeningen / esundhed: ~5-6% of the population has diagnosed diabetes (2020)
-    prev = one(small_db, f"""
+    prev = one(
+        small_db,
+        f"""
         WITH dm AS (SELECT DISTINCT pnr FROM lmdb WHERE atc LIKE 'A10%'
                       AND eksd <= DATE '2020-12-31'
                     UNION SELECT DISTINCT a.pnr FROM lpr_adm a JOIN lpr_diag USING (recnum)
                       WHERE c_diag IN {DIABETES})
         SELECT avg((dm.pnr IS NOT NULL)::int) FROM bef LEFT JOIN dm USING (pnr)
-        WHERE aar = 2020""")
+        WHERE aar = 2020""",
+    )
     assert 0.035 < prev < 0.08
-    t1 = one(small_db, "SELECT count(DISTINCT pnr) FROM lmdb WHERE atc = 'A10AB05' "
-                       "AND year(eksd) = 2020") / pop(small_db, 2020)
+    t1 = one(
+        small_db, "SELECT count(DISTINCT pnr) FROM lmdb WHERE atc = 'A10AB05' AND year(eksd) = 2020"
+    ) / pop(small_db, 2020)
     assert 0.002 < t1 < 0.009  # carstensen-2020: T1D ~0.5%
 
 
 def test_type2_incidence_by_age_and_sex(small_db):
-    rows = dict(small_db.execute("""
+    rows = dict(
+        small_db.execute("""
         WITH first AS (SELECT pnr, min(eksd) d FROM lmdb WHERE atc LIKE 'A10B%' GROUP BY pnr)
         SELECT b.koen, count(f.pnr) * 1000.0 / count(*) / 5 FROM bef b
         LEFT JOIN first f ON f.pnr = b.pnr AND year(f.d) BETWEEN 2011 AND 2015
         WHERE b.aar = 2010 AND b.alder BETWEEN 50 AND 79
           AND b.pnr NOT IN (SELECT pnr FROM first WHERE d <= DATE '2010-12-31')
-        GROUP BY b.koen""").fetchall())
+        GROUP BY b.koen""").fetchall()
+    )
     # carstensen-2020: ~8-12 per 1,000 person-years at 50-79, men higher than women
     assert rows[1] > rows[2]
     assert 4 < rows[1] < 16 and 2.5 < rows[2] < 12
 
 
 def test_hba1c_differs_with_diabetes(small_db):
-    means = dict(small_db.execute("""
+    means = dict(
+        small_db.execute("""
         WITH dm AS (SELECT pnr, min(eksd) first FROM lmdb WHERE atc LIKE 'A10%' GROUP BY pnr)
         SELECT dm.pnr IS NOT NULL AND l.samplingdate > dm.first + 90,
                avg(try_cast(l.value AS DOUBLE))
         FROM lab_dm_forsker l LEFT JOIN dm USING (pnr)
-        WHERE l.analysiscode = 'NPU27300' GROUP BY ALL""").fetchall())
+        WHERE l.analysiscode = 'NPU27300' GROUP BY ALL""").fetchall()
+    )
     assert 33 < means[False] < 42  # dvdd / population: ~36 mmol/mol without diabetes
     assert 49 < means[True] < 62  # dvdd: mean ~53-56 mmol/mol with diabetes
 
 
 def test_cancer_incidence(small_db):
     def rate(code, sex):
-        n = one(small_db, f"""
+        n = one(
+            small_db,
+            f"""
             SELECT count(*) FROM (SELECT pnr, min(d_inddto) d FROM lpr_adm
                                   WHERE c_adiag = '{code}' GROUP BY pnr)
-            WHERE year(d) BETWEEN 2010 AND 2016""")
+            WHERE year(d) BETWEEN 2010 AND 2016""",
+        )
         return n / 7 / pop(small_db, 2013, f"koen = {sex}") * 1e5
+
     # nordcan: breast ~180/100,000 women, prostate ~160/100,000 men, lung ~80
     assert 100 < rate("DC509", 2) < 280
     assert 90 < rate("DC619", 1) < 260
-    assert one(small_db, "SELECT count(*) FROM lpr_adm a JOIN t_person p USING (pnr) "
-                         "WHERE a.c_adiag = 'DC619' AND p.koen = 2") == 0
+    assert (
+        one(
+            small_db,
+            "SELECT count(*) FROM lpr_adm a JOIN t_person p USING (pnr) "
+            "WHERE a.c_adiag = 'DC619' AND p.koen = 2",
+        )
+        == 0
+    )
 
 
 def test_hospital_use_and_main_diagnosis_mix(small_db):
     per_py = one(small_db, "SELECT count(*) FROM lpr_adm WHERE year(d_inddto) = 2015") / pop(
-        small_db, 2015)
+        small_db, 2015
+    )
     assert 0.5 < per_py < 1.1
-    share = one(small_db, "SELECT count(DISTINCT pnr) FROM lpr_adm "
-                          "WHERE year(d_inddto) = 2015") / pop(small_db, 2015)
+    share = one(
+        small_db, "SELECT count(DISTINCT pnr) FROM lpr_adm WHERE year(d_inddto) = 2015"
+    ) / pop(small_db, 2015)
     assert 0.3 < share < 0.55  # esundhed: ~40% have a hospital contact in a year
-    top = [r[0] for r in small_db.execute("""SELECT substr(c_adiag, 2, 1) FROM lpr_adm
-        GROUP BY 1 ORDER BY count(*) DESC LIMIT 3""").fetchall()]
+    top = [
+        r[0]
+        for r in small_db.execute("""SELECT substr(c_adiag, 2, 1) FROM lpr_adm
+        GROUP BY 1 ORDER BY count(*) DESC LIMIT 3""").fetchall()
+    ]
     assert top[0] == "Z" and "R" in top
 
 
 def test_prescription_use_rises_with_age(small_db):
-    rows = dict(small_db.execute("""
+    rows = dict(
+        small_db.execute("""
         SELECT b.alder >= 65, count(DISTINCT l.pnr) * 1.0 / count(DISTINCT b.pnr)
         FROM bef b LEFT JOIN lmdb l ON l.pnr = b.pnr AND year(l.eksd) = 2020
-        WHERE b.aar = 2019 AND b.alder >= 20 GROUP BY 1""").fetchall())
+        WHERE b.aar = 2019 AND b.alder >= 20 GROUP BY 1""").fetchall()
+    )
     assert rows[True] > rows[False]
     assert 0.75 < rows[True] < 0.98  # medstat: ~90% of 65+ redeem a prescription a year
     assert 0.45 < rows[False] < 0.8

@@ -15,13 +15,18 @@ from .conftest import manifest, one
 
 # Every dated event column, with the person it belongs to (via a join where needed).
 EVENTS = {
-    "lpr_adm": ("SELECT pnr, d_inddto AS d FROM lpr_adm UNION ALL "
-                "SELECT pnr, d_uddto FROM lpr_adm"),
+    "lpr_adm": (
+        "SELECT pnr, d_inddto AS d FROM lpr_adm UNION ALL SELECT pnr, d_uddto FROM lpr_adm"
+    ),
     "lpr_sksopr": "SELECT a.pnr, s.d_odto AS d FROM lpr_sksopr s JOIN lpr_adm a USING (recnum)",
-    "lpr_a_kontakt": ("SELECT pnr, dato_start AS d FROM lpr_a_kontakt UNION ALL "
-                      "SELECT pnr, dato_slut FROM lpr_a_kontakt"),
-    "lpr_a_procedurer": ("SELECT k.pnr, p.dato_start AS d FROM lpr_a_procedurer p "
-                         "JOIN lpr_a_kontakt k USING (dw_ek_kontakt)"),
+    "lpr_a_kontakt": (
+        "SELECT pnr, dato_start AS d FROM lpr_a_kontakt UNION ALL "
+        "SELECT pnr, dato_slut FROM lpr_a_kontakt"
+    ),
+    "lpr_a_procedurer": (
+        "SELECT k.pnr, p.dato_start AS d FROM lpr_a_procedurer p "
+        "JOIN lpr_a_kontakt k USING (dw_ek_kontakt)"
+    ),
     "lmdb": "SELECT pnr, eksd AS d FROM lmdb",
     "lab_dm_forsker": "SELECT pnr, samplingdate AS d FROM lab_dm_forsker",
     "bef": "SELECT pnr, referencetid AS d FROM bef",
@@ -44,38 +49,69 @@ def test_every_table_has_rows(tiny):
 
 @pytest.mark.parametrize("table", sorted(EVENTS))
 def test_nothing_after_death_or_emigration(tiny_db, table):
-    bad = one(tiny_db, f"""
+    bad = one(
+        tiny_db,
+        f"""
         WITH e AS ({EVENTS[table]})
         SELECT count(*) FROM e JOIN t_person p USING (pnr)
         WHERE (p.c_status = '90' AND e.d > p.d_status_hen_start)
-           OR (p.c_status = '80' AND e.d >= p.d_status_hen_start)""")
+           OR (p.c_status = '80' AND e.d >= p.d_status_hen_start)""",
+    )
     assert bad == 0
 
 
 @pytest.mark.parametrize("table", sorted(EVENTS))
 def test_nothing_before_birth(tiny_db, table):
-    bad = one(tiny_db, f"WITH e AS ({EVENTS[table]}) SELECT count(*) FROM e "
-                       f"JOIN t_person p USING (pnr) WHERE e.d < p.foed_dag")
+    bad = one(
+        tiny_db,
+        f"WITH e AS ({EVENTS[table]}) SELECT count(*) FROM e "
+        f"JOIN t_person p USING (pnr) WHERE e.d < p.foed_dag",
+    )
     assert bad == 0
 
 
 def test_death_agrees_across_tables(tiny_db):
     assert one(tiny_db, "SELECT count(*) FROM t_person WHERE c_status = '90'") == one(
-        tiny_db, "SELECT count(*) FROM dod")
-    assert one(tiny_db, """SELECT count(*) FROM dod d JOIN t_person p USING (pnr)
-                           WHERE p.c_status <> '90' OR p.d_status_hen_start <> d.doddato""") == 0
-    assert one(tiny_db, """SELECT count(*) FROM dod d FULL JOIN dodsaars c USING (pnr)
-                           WHERE d.doddato IS DISTINCT FROM c.d_dodsdto""") == 0
+        tiny_db, "SELECT count(*) FROM dod"
+    )
+    assert (
+        one(
+            tiny_db,
+            """SELECT count(*) FROM dod d JOIN t_person p USING (pnr)
+                           WHERE p.c_status <> '90' OR p.d_status_hen_start <> d.doddato""",
+        )
+        == 0
+    )
+    assert (
+        one(
+            tiny_db,
+            """SELECT count(*) FROM dod d FULL JOIN dodsaars c USING (pnr)
+                           WHERE d.doddato IS DISTINCT FROM c.d_dodsdto""",
+        )
+        == 0
+    )
     emigrated = one(tiny_db, "SELECT count(*) FROM t_person WHERE c_status = '80'")
     assert emigrated == one(tiny_db, "SELECT count(*) FROM vnds WHERE indud_kode = 'U'")
 
 
 def test_date_order(tiny_db):
     assert one(tiny_db, "SELECT count(*) FROM lpr_adm WHERE d_uddto < d_inddto") == 0
-    assert one(tiny_db, "SELECT count(*) FROM lpr_a_kontakt WHERE dato_slut < dato_start "
-                        "OR (dato_slut = dato_start AND tidspunkt_slut < tidspunkt_start)") == 0
-    assert one(tiny_db, """SELECT count(*) FROM lpr_sksopr s JOIN lpr_adm a USING (recnum)
-                           WHERE s.d_odto NOT BETWEEN a.d_inddto AND a.d_uddto""") == 0
+    assert (
+        one(
+            tiny_db,
+            "SELECT count(*) FROM lpr_a_kontakt WHERE dato_slut < dato_start "
+            "OR (dato_slut = dato_start AND tidspunkt_slut < tidspunkt_start)",
+        )
+        == 0
+    )
+    assert (
+        one(
+            tiny_db,
+            """SELECT count(*) FROM lpr_sksopr s JOIN lpr_adm a USING (recnum)
+                           WHERE s.d_odto NOT BETWEEN a.d_inddto AND a.d_uddto""",
+        )
+        == 0
+    )
     assert one(tiny_db, "SELECT count(*) FROM uddf WHERE hf_vtil < hf_vfra") == 0
 
 
@@ -87,14 +123,24 @@ def test_lpr2_lpr3_switch(tiny_db):
 
 def test_exactly_one_a_diagnosis_per_contact(tiny_db):
     for contacts, diag, key, typ, code, adiag in (
-            ("lpr_adm", "lpr_diag", "recnum", "c_diagtype", "c_diag", "c_adiag"),
-            ("lpr_a_kontakt", "lpr_a_diagnose", "dw_ek_kontakt", "diagnosetype",
-             "diagnosekode", "aktionsdiagnose")):
-        bad = one(tiny_db, f"""
+        ("lpr_adm", "lpr_diag", "recnum", "c_diagtype", "c_diag", "c_adiag"),
+        (
+            "lpr_a_kontakt",
+            "lpr_a_diagnose",
+            "dw_ek_kontakt",
+            "diagnosetype",
+            "diagnosekode",
+            "aktionsdiagnose",
+        ),
+    ):
+        bad = one(
+            tiny_db,
+            f"""
             SELECT count(*) FROM {contacts} c LEFT JOIN (
                 SELECT {key}, count(*) n, any_value({code}) code FROM {diag}
                 WHERE {typ} = 'A' GROUP BY {key}) d USING ({key})
-            WHERE d.n IS DISTINCT FROM 1 OR d.code <> c.{adiag}""")
+            WHERE d.n IS DISTINCT FROM 1 OR d.code <> c.{adiag}""",
+        )
         assert bad == 0, contacts
 
 
@@ -108,8 +154,7 @@ def test_code_patterns(tiny_db):
         ("t_person", "pnr"): r"^[A-Z][0-9A-Z]{9}$",
     }
     for (table, col), pat in patterns.items():
-        bad = one(tiny_db, f"SELECT count(*) FROM {table} WHERE NOT regexp_matches({col}, "
-                           f"'{pat}')")
+        bad = one(tiny_db, f"SELECT count(*) FROM {table} WHERE NOT regexp_matches({col}, '{pat}')")
         assert bad == 0, (table, col)
 
 
@@ -122,38 +167,57 @@ def test_person_ids_never_parse_as_cpr(tiny_db):
 
 def test_sex_specific_codes_only_in_that_sex(tiny_db):
     checks = [
-        ("SELECT a.pnr, d.c_diag AS code FROM lpr_diag d JOIN lpr_adm a USING (recnum)",
-         "lookup_icd10", "code"),
-        ("SELECT k.pnr, d.diagnosekode AS code FROM lpr_a_diagnose d "
-         "JOIN lpr_a_kontakt k USING (dw_ek_kontakt)", "lookup_icd10", "code"),
-        ("SELECT a.pnr, s.c_opr AS code FROM lpr_sksopr s JOIN lpr_adm a USING (recnum)",
-         "lookup_sks", "code"),
+        (
+            "SELECT a.pnr, d.c_diag AS code FROM lpr_diag d JOIN lpr_adm a USING (recnum)",
+            "lookup_icd10",
+            "code",
+        ),
+        (
+            "SELECT k.pnr, d.diagnosekode AS code FROM lpr_a_diagnose d "
+            "JOIN lpr_a_kontakt k USING (dw_ek_kontakt)",
+            "lookup_icd10",
+            "code",
+        ),
+        (
+            "SELECT a.pnr, s.c_opr AS code FROM lpr_sksopr s JOIN lpr_adm a USING (recnum)",
+            "lookup_sks",
+            "code",
+        ),
         ("SELECT pnr, atc AS code FROM lmdb", "lookup_atc", "atc"),
         ("SELECT pnr, c_dodtilgrundl_acme AS code FROM dodsaars", "lookup_icd10", "code"),
     ]
     for events, lookup, key in checks:
-        bad = one(tiny_db, f"""
+        bad = one(
+            tiny_db,
+            f"""
             WITH e AS ({events})
             SELECT count(*) FROM e JOIN {lookup} l ON l.{key} = e.code
             JOIN t_person p USING (pnr)
-            WHERE (l.sex = 'M' AND p.koen <> 1) OR (l.sex = 'F' AND p.koen <> 2)""")
+            WHERE (l.sex = 'M' AND p.koen <> 1) OR (l.sex = 'F' AND p.koen <> 2)""",
+        )
         assert bad == 0, events
     # and the sex-specific codes do occur, so the check above is not vacuous
     assert one(tiny_db, "SELECT count(*) FROM lmdb WHERE atc = 'G03AA07'") > 0
 
 
 def test_pregnancy_codes_only_at_fertile_age(tiny_db):
-    bad = one(tiny_db, """
+    bad = one(
+        tiny_db,
+        """
         SELECT count(*) FROM lpr_adm a JOIN t_person p USING (pnr)
         WHERE a.c_adiag LIKE 'DO%' AND (p.koen <> 2
-              OR datediff('year', p.foed_dag, a.d_inddto) NOT BETWEEN 15 AND 47)""")
+              OR datediff('year', p.foed_dag, a.d_inddto) NOT BETWEEN 15 AND 47)""",
+    )
     assert bad == 0
 
 
 def test_bef_snapshots_agree_with_person(tiny_db):
-    bad = one(tiny_db, """SELECT count(*) FROM bef b JOIN t_person p USING (pnr)
+    bad = one(
+        tiny_db,
+        """SELECT count(*) FROM bef b JOIN t_person p USING (pnr)
                           WHERE b.koen <> p.koen OR b.foed_dag <> p.foed_dag
-                             OR b.alder <> b.aar - year(p.foed_dag)""")
+                             OR b.alder <> b.aar - year(p.foed_dag)""",
+    )
     assert bad == 0
 
 
@@ -162,22 +226,43 @@ def test_diabetes_drugs_follow_diabetes(tiny_db):
     users = one(tiny_db, "SELECT count(DISTINCT pnr) FROM lmdb WHERE atc LIKE 'A10%'")
     assert users > 20
     # metformin never before its person's first HbA1c-free era: no metformin in children
-    assert one(tiny_db, """SELECT count(*) FROM lmdb l JOIN t_person p USING (pnr)
+    assert (
+        one(
+            tiny_db,
+            """SELECT count(*) FROM lmdb l JOIN t_person p USING (pnr)
                            WHERE l.atc = 'A10BA02' AND datediff('year', p.foed_dag, l.eksd) < 10
-                        """) == 0
+                        """,
+        )
+        == 0
+    )
     # SGLT2 inhibitors only after they were marketed (2013)
-    assert one(tiny_db, "SELECT count(*) FROM lmdb WHERE atc LIKE 'A10BK%' "
-                        "AND eksd < DATE '2013-01-01'") == 0
+    assert (
+        one(
+            tiny_db,
+            "SELECT count(*) FROM lmdb WHERE atc LIKE 'A10BK%' AND eksd < DATE '2013-01-01'",
+        )
+        == 0
+    )
 
 
 def test_lab_values_are_text_with_quirks(tiny_db):
-    kinds = dict(tiny_db.execute("""
-        SELECT analysiscode, count(*) FROM lab_dm_forsker GROUP BY ALL""").fetchall())
+    kinds = dict(
+        tiny_db.execute("""
+        SELECT analysiscode, count(*) FROM lab_dm_forsker GROUP BY ALL""").fetchall()
+    )
     assert {"NPU27300", "NPU03835"} <= set(kinds)
-    assert one(tiny_db, "SELECT count(*) FROM lab_dm_forsker WHERE analysiscode = 'NPU03835' "
-                        "AND samplingdate >= DATE '2010-01-01'") == 0
-    assert one(tiny_db, "SELECT count(*) FROM lab_dm_forsker "
-                        "WHERE try_cast(value AS DOUBLE) IS NULL") > 0
+    assert (
+        one(
+            tiny_db,
+            "SELECT count(*) FROM lab_dm_forsker WHERE analysiscode = 'NPU03835' "
+            "AND samplingdate >= DATE '2010-01-01'",
+        )
+        == 0
+    )
+    assert (
+        one(tiny_db, "SELECT count(*) FROM lab_dm_forsker WHERE try_cast(value AS DOUBLE) IS NULL")
+        > 0
+    )
     assert one(tiny_db, "SELECT count(*) FROM lab_dm_forsker WHERE value LIKE '%,%'") > 0
 
 
@@ -190,7 +275,9 @@ def test_manifest_schema_keys_sources_provenance(tiny):
     assert all(s["title"] and s["path"].startswith("https://") for s in m["sources"])
     res = {r["name"]: r for r in m["resources"]}
     assert res["lpr_diag"]["schema"]["foreignKeys"][0]["reference"] == {
-        "resource": "lpr_adm", "fields": ["recnum"]}
+        "resource": "lpr_adm",
+        "fields": ["recnum"],
+    }
     assert res["bef"]["schema"]["primaryKey"] == ["pnr", "aar"]
     for r in m["resources"]:
         for f in r["files"]:
