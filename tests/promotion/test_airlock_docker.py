@@ -62,6 +62,9 @@ def test_aggregate_is_snapshotted_run_checked_and_released(airlock, engine):
     assert status["persons_by_sex.csv"] == "pass", req.checks
     with pytest.raises(Refused):
         airlock.review("alice", req.id, "approve", "mine")
+    # The outbox is kept read-only in the project workspace too.
+    outbox = list_files(engine, airlock.cfg.project_volume(PROJECT), f"promotions/{req.id}/outbox")
+    assert "outbox/persons_by_sex.csv" in outbox
     req = airlock.review("sam", req.id, "approve", "aggregates of many persons")
     assert req.state == "released"
     home = list_files(engine, airlock.cfg.home_volume("alice"), f"results/{req.id}")
@@ -147,3 +150,38 @@ def test_huge_binary_linked_and_hidden_outputs_are_blocked_not_lost(airlock, eng
     assert {k.split("/", 1)[1] for k in home} == {"ok.csv", "bad.ipynb", "RELEASE-RECEIPT.json"}
     receipt = json.loads(home[f"{req.id}/RELEASE-RECEIPT.json"])
     assert set(receipt["withheld"]) >= {"huge.csv", "data.parquet", "restricted-link"}
+
+
+def test_what_runs_is_the_hashed_snapshot_not_the_workspace(airlock, engine):
+    req = airlock.submit("alice", PROJECT, ["study"])
+    fake = nbs.notebook('open(f"{output_dir}/tampered.csv", "w").write("a,n\\nx,100\\n")')
+    # In the secure server the researcher owns the workspace root: swap the snapshot folder.
+    engine.containers.run(
+        "hdss/singleuser:latest",
+        ["sh", "-c", f"mv promotions promotions-old && mkdir -p promotions/{req.id}/code/study"],
+        entrypoint=[],
+        user="1000:100",
+        working_dir="/home/jovyan",
+        remove=True,
+        network_mode="none",
+        volumes={airlock.cfg.project_volume(PROJECT): {"bind": "/home/jovyan", "mode": "rw"}},
+    )
+    put_files(
+        engine,
+        airlock.cfg.project_volume(PROJECT),
+        {f"promotions/{req.id}/code/study/aggregate.ipynb": fake},
+    )
+    req = airlock.run(req.id)
+    assert req.state == "awaiting-review", airlock.run_log(req.id)
+    assert "persons_by_sex.csv" in {r["path"] for r in req.checks}
+    assert "tampered.csv" not in {r["path"] for r in req.checks}
+
+
+def test_nothing_is_released_once_the_permission_ended(airlock, engine):
+    req = airlock.run(airlock.submit("alice", PROJECT, ["study"]).id)
+    (perm,) = airlock.ledger.list(project_id=PROJECT)
+    airlock.ledger.revoke(perm.id, "project closed", steward="sam")
+    with pytest.raises(Exception, match="revoked"):
+        airlock.review("sam", req.id, "approve", "fine")
+    assert list_files(engine, airlock.cfg.home_volume("alice"), "results") == {}
+    assert airlock.review("sam", req.id, "reject", "permission ended").state == "rejected"

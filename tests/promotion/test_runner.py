@@ -30,16 +30,13 @@ def test_script_runs_each_notebook_with_the_restricted_root_and_outbox():
     spec = RunSpec(
         name="x",
         image_id="sha256:1",
-        project_volume="v",
         binds={},
         notebooks=["a.ipynb", "study/b.ipynb"],
-        code_dir="promotions/1/code",
-        outbox_dir="promotions/1/outbox",
         data_root="/data/restricted/dk",
         timeout_seconds=10,
     )
     script = papermill_script(spec)
     assert script.startswith("set -e")
     assert "-p data_root '/data/restricted/dk'" in script
-    assert "'/home/jovyan/promotions/1/outbox/study__b.ipynb'" in script
-    assert "--cwd '/home/jovyan/promotions/1/code/study'" in script
+    assert "'/opt/promotion/outbox/study__b.ipynb'" in script
+    assert "--cwd '/opt/promotion/code/study'" in script

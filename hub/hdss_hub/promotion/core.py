@@ -199,6 +199,9 @@ class Airlock:
                 text = (row.run_log or "") if row else ""
         return text if full else runner.progress_only(text)
 
+    def code_dir(self, request_id: int) -> Path:
+        return Path(self.cfg.airlock_dir).absolute() / str(request_id) / "code"
+
     def outbox_dir(self, request_id: int) -> Path:
         return Path(self.cfg.airlock_dir).absolute() / str(request_id) / "outbox"
 
@@ -327,6 +330,11 @@ class Airlock:
             s.add(row)
             s.flush()
             req = Request.from_row(row)
+        # The airlock's own copy is what runs; the workspace copy is for the researcher.
+        for f in files.values():
+            target = self.code_dir(req.id) / f.path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(f.data)
         try:
             with holder(
                 self.client,
@@ -343,15 +351,6 @@ class Airlock:
                     gid=ROOT_UID,
                     file_mode=0o444,
                     dir_mode=0o555,
-                )
-                write_tree(
-                    c,
-                    f"{req.workdir}/outbox",
-                    [],
-                    uid=USER_UID,
-                    gid=USER_GID,
-                    file_mode=0o600,
-                    dir_mode=0o700,
                 )
         except WorkspaceError as e:
             self._finish(req.id, "failed", f"the snapshot could not be written: {e}")
@@ -414,27 +413,28 @@ class Airlock:
         spec = runner.RunSpec(
             name=f"{self.cfg.prefix}-promote-{request_id}",
             image_id=req.image_id,
-            project_volume=self.cfg.project_volume(req.project_id),
             binds={str(entry.path): entry.mount_path},
             notebooks=req.notebooks,
-            code_dir=f"{req.workdir}/code",
-            outbox_dir=f"{req.workdir}/outbox",
             data_root=entry.mount_path,
             timeout_seconds=self.cfg.timeout_seconds,
             mem_limit=self.cfg.mem_limit,
             cpus=self.cfg.cpus,
             pids_limit=self.cfg.pids_limit,
+            max_file_bytes=self.cfg.check.max_file_bytes,
+            max_output_bytes=self.cfg.max_output_bytes,
         )
         self.progress[request_id] = "== starting\n"
         try:
+            code = self._snapshot(req)
             result = runner.run(
-                self.client, spec, lambda text: self.progress.__setitem__(request_id, text)
+                self.client, spec, code, lambda text: self.progress.__setitem__(request_id, text)
             )
         except Exception as e:  # the engine failed: record it, never lose the request
             log.exception("run of request %s failed", request_id)
             result = runner.RunResult("failed", None, f"== the run could not start: {e}")
         finally:
             self.progress.pop(request_id, None)
+        self._keep_outbox(req, result)
         if result.outcome != "succeeded":
             self._finish(
                 request_id,
@@ -452,7 +452,13 @@ class Airlock:
                 exit_code=result.exit_code,
             )
             return self.get(request_id)
-        reports = self._collect_and_check(req)
+        reports = [
+            checks.check_file(f.path, f.data, self.cfg.check, f.sha256) for f in result.outputs
+        ]
+        for name, problem in result.problems:
+            rep = checks.FileReport(path=name, size=0)
+            rep.add("not-copied", checks.BLOCK, problem)
+            reports.append(rep)
         self._update(
             request_id,
             state="awaiting-review",
@@ -469,41 +475,46 @@ class Airlock:
         )
         return self.get(request_id)
 
-    def _collect_and_check(self, req: Request) -> list[checks.FileReport]:
-        """Copy the outbox into the airlock and check each file (skipped ones are blocked)."""
+    def _snapshot(self, req: Request) -> list[File]:
+        """The airlock's copy of the snapshot, each file checked against its recorded hash."""
+        files = []
+        for meta in req.files:
+            f = File(
+                meta["path"], (self.code_dir(req.id) / safe_relpath(meta["path"])).read_bytes()
+            )
+            if f.sha256 != meta["sha256"]:
+                raise Conflict(f"{meta['path']} no longer matches its snapshot hash; not run")
+            files.append(f)
+        return files
+
+    def _keep_outbox(self, req: Request, result: runner.RunResult) -> None:
+        """The outbox into the airlock (checked and released from there) and, read-only, into
+        the project workspace, where the researcher can look at it in the secure server."""
         dest = self.outbox_dir(req.id)
         dest.mkdir(parents=True, exist_ok=True)
-        problems: list[tuple[str, str]] = []
-        reports: list[checks.FileReport] = []
+        for f in result.outputs:
+            target = dest / safe_relpath(f.path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(f.data)
         try:
             with holder(
                 self.client,
                 self.cfg.image,
                 self.cfg.project_volume(req.project_id),
                 f"{self.cfg.prefix}-airlock-outbox-{req.id}",
+                create=True,
             ) as c:
-                files = read_tree(
+                write_tree(
                     c,
                     f"{req.workdir}/outbox",
-                    self.cfg.check.max_file_bytes,
-                    self.cfg.max_output_bytes,
-                    problems,
+                    result.outputs,
+                    uid=ROOT_UID,
+                    gid=ROOT_UID,
+                    file_mode=0o444,
+                    dir_mode=0o555,
                 )
-        except (WorkspaceError, UnsafePath) as e:
-            files = []
-            problems.append(("(outbox)", str(e)))
-        prefix = f"{req.workdir}/outbox/"
-        for f in files:
-            rel = f.path[len(prefix) :] if f.path.startswith(prefix) else f.path
-            target = dest / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(f.data)
-            reports.append(checks.check_file(rel, f.data, self.cfg.check, f.sha256))
-        for name, problem in problems:
-            rep = checks.FileReport(path=name.removeprefix(prefix), size=0)
-            rep.add("not-copied", checks.BLOCK, problem.replace(prefix, ""))
-            reports.append(rep)
-        return reports
+        except (WorkspaceError, UnsafePath) as e:  # the airlock copy is the one that counts
+            log.warning("outbox of request %s not copied to the workspace: %s", req.id, e)
 
     # -- 4. review and release -------------------------------------------------------------
 
@@ -557,6 +568,10 @@ class Airlock:
                 else [r["path"] for r in req.checks or []],
             }
             if decision == "approve":
+                if self.ledger.active_permission(req.requester, req.project_id) is None:
+                    why = self.ledger.why_not(req.requester, req.project_id)
+                    self.audit.append(steward, "promotion.approve", target, "refused", reason=why)
+                    raise Conflict(f"nothing can be released: {why}; reject the request instead")
                 self._release(req, released, receipt)
             state = "released" if decision == "approve" else "rejected"
             req = self._update(

@@ -88,11 +88,11 @@ def path_stat(container, path: str) -> dict | None:
     return json.loads(base64.b64decode(header)) if header else {}
 
 
-def _no_links_on_the_way(container, rel: str) -> None:
+def _no_links_on_the_way(container, rel: str, base: str) -> None:
     parts = PurePosixPath(rel).parts
     for i in range(1, len(parts) + 1):
         sub = "/".join(parts[:i])
-        stat = path_stat(container, f"{HOME}/{sub}")
+        stat = path_stat(container, f"{base}/{sub}")
         if stat is None:
             raise WorkspaceError(f"{rel}: no such file or folder in your home ({sub} is missing)")
         if stat.get("linkTarget"):
@@ -109,16 +109,17 @@ def read_tree(
     max_file_bytes: int,
     max_total: int,
     problems: list[tuple[str, str]] | None = None,
+    base: str = HOME,
 ) -> list[File]:
-    """The regular files at ``rel`` (a file or a folder) under /home/jovyan.
+    """The regular files at ``rel`` (a file or a folder) under ``base`` (/home/jovyan).
 
     With ``problems`` a list, unsafe members are recorded there as (path, reason) and
     skipped; otherwise the first one refuses the whole read.
     """
     rel = safe_relpath(rel) if rel else ""
     if rel:
-        _no_links_on_the_way(container, rel)
-    src = f"{HOME}/{rel}" if rel else HOME
+        _no_links_on_the_way(container, rel, base)
+    src = f"{base}/{rel}" if rel else base
     top = PurePosixPath(src).name
     try:
         stream, _stat = container.get_archive(src)
@@ -166,10 +167,11 @@ def write_tree(
     file_mode: int,
     dir_mode: int,
     writable_dirs: tuple[str, ...] = (),
+    base: str = HOME,
 ) -> None:
-    """Create ``dest`` (relative to /home/jovyan) holding ``files``; refuse if it exists."""
+    """Create ``dest`` (relative to ``base``) holding ``files``; refuse if it exists."""
     dest = safe_relpath(dest)
-    if path_stat(container, f"{HOME}/{dest}") is not None:
+    if path_stat(container, f"{base}/{dest}") is not None:
         raise WorkspaceError(f"{dest} already exists; nothing was overwritten")
     buf = io.BytesIO()
     dirs: set[str] = set()
@@ -186,7 +188,7 @@ def write_tree(
         parts = PurePosixPath(dest).parts
         for i in range(1, len(parts)):
             sub = "/".join(parts[:i])
-            if path_stat(container, f"{HOME}/{sub}") is None:
+            if path_stat(container, f"{base}/{sub}") is None:
                 add_dir(sub, 0o755, uid, gid)
         add_dir(dest, dir_mode, uid, gid)
         for sub in writable_dirs:
@@ -198,5 +200,5 @@ def write_tree(
             info = tarfile.TarInfo(f"{dest}/{rel}")
             info.size, info.mode, info.uid, info.gid = len(f.data), file_mode, uid, gid
             tar.addfile(info, io.BytesIO(f.data))
-    if not container.put_archive(HOME, buf.getvalue()):
+    if not container.put_archive(base, buf.getvalue()):
         raise WorkspaceError(f"the engine refused to write {dest}")
