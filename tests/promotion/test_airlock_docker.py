@@ -185,3 +185,19 @@ def test_nothing_is_released_once_the_permission_ended(airlock, engine):
         airlock.review("sam", req.id, "approve", "fine")
     assert list_files(engine, airlock.cfg.home_volume("alice"), "results") == {}
     assert airlock.review("sam", req.id, "reject", "permission ended").state == "rejected"
+
+
+def test_a_restart_fails_interrupted_runs_and_removes_their_containers(airlock, engine):
+    req = airlock.submit("alice", PROJECT, ["study"])
+    airlock._update(req.id, state="running")
+    engine.containers.create(
+        "hdss/singleuser:latest",
+        ["true"],
+        entrypoint=[],
+        name=f"{airlock.cfg.prefix}-promote-{req.id}",
+        labels={"hdss.promotion": "run"},
+    )
+    airlock.recover()
+    assert airlock.get(req.id).state == "failed"
+    assert "restarted" in airlock.get(req.id).run_outcome
+    assert not engine.containers.list(all=True, filters={"name": airlock.cfg.prefix})

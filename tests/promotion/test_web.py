@@ -11,12 +11,12 @@ from datetime import UTC, datetime
 
 import pytest
 import requests
-from sqlalchemy.orm import Session
-
 from hdss_hub.ledger.core import Ledger
 from hdss_hub.promotion.core import Airlock, AirlockConfig
 from hdss_hub.promotion.models import RequestRow
 from hdss_hub.promotion.web import Context, make_app
+from sqlalchemy.orm import Session
+
 from tests.ledger.helpers import HeaderAuth, ServerThread, as_user
 
 PREFIX = "/services/promotion/"

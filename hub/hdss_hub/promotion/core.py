@@ -621,7 +621,14 @@ class Airlock:
             raise Conflict(f"the release could not be written: {e}") from None
 
     def recover(self) -> None:
-        """At start: runs cut off by a restart are failed (the snapshot stays, nothing lost)."""
+        """At start: runs cut off by a restart are failed (the snapshot stays, nothing lost),
+        and containers a crashed service left behind are removed."""
+        if self.client is not None:
+            for c in self.client.containers.list(
+                all=True, filters={"label": "hdss.promotion", "name": f"{self.cfg.prefix}-"}
+            ):
+                if c.name.startswith(f"{self.cfg.prefix}-"):
+                    c.remove(force=True)
         for req in self.list(state="running"):
             self._finish(req.id, "failed", "interrupted: the promotion service restarted")
             self.audit.append(
