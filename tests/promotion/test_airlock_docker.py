@@ -44,6 +44,8 @@ def airlock(engine, data_roots, prefix, tmp_path):
             "hangs.ipynb": nbs.HANGS,
             "escape.ipynb": b"symlink:/etc/passwd",
             "link": b"symlink:/etc",
+            "study2/a.ipynb": nbs.AGGREGATE,
+            "study2/passwd": b"symlink:/etc/passwd",
         },
     )
     engine.volumes.create(cfg.project_volume(PROJECT))
@@ -104,6 +106,7 @@ def test_contract_stops_a_missing_column(airlock, engine):
         (["../x.ipynb"], "'..'"),
         (["/etc/passwd"], "absolute"),
         (["nothing.ipynb"], "no such file"),
+        (["study2"], "is a link"),
     ],
 )
 def test_bad_selections_are_refused_and_audited(airlock, paths, message):
