@@ -115,3 +115,12 @@ def test_html_tables_take_the_last_header_row():
         "</thead><tbody><tr><th>1</th><td>480</td></tr></tbody></table>"
     )
     assert html_tables(html) == [(["koen", "n"], [["1", "480"]])]
+
+
+def test_small_numbers_printed_in_a_notebook_are_flagged():
+    nb = json.loads(nbs.AGGREGATE)
+    out = {"output_type": "stream", "name": "stdout"}
+    nb["cells"][1]["outputs"] = [{**out, "text": "cases in 2015-01-01 to 2015-12-31: 3\n"}]
+    assert rules("a.ipynb", json.dumps(nb)) == ("flag", {"small-number-in-text"})
+    nb["cells"][1]["outputs"] = [{**out, "text": "cases in 2015: 480 (12.5%)\n"}]
+    assert rules("a.ipynb", json.dumps(nb)) == ("pass", set())

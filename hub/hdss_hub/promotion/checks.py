@@ -356,7 +356,7 @@ def check_notebook(data: bytes, cfg: Settings, report: FileReport) -> None:
             where = f"cell {n}"
             kind = output.get("output_type")
             if kind == "stream":
-                _check_text(_text(output.get("text")), report, where)
+                _check_text(_text(output.get("text")), report, where, cfg.threshold)
             elif kind == "error":
                 _check_text("\n".join(output.get("traceback") or []), report, where)
             elif kind in ("execute_result", "display_data"):
@@ -365,18 +365,33 @@ def check_notebook(data: bytes, cfg: Settings, report: FileReport) -> None:
                     for header, rows in html_tables(_text(bundle["text/html"])):
                         check_table(header, rows, cfg, report, where)
                 elif "text/plain" in bundle:
-                    _check_text(_text(bundle["text/plain"]), report, where)
+                    _check_text(_text(bundle["text/plain"]), report, where, cfg.threshold)
                 if any(k.startswith("image/") for k in bundle):
                     report.add(
                         "figure", FLAG, "a figure cannot be checked by a program; look at it", where
                     )
 
 
-def _check_text(text: str, report: FileReport, where: str) -> None:
+SMALL_NUMBER = re.compile(r"(?<![\w.,:/-])(\d+)(?![\w.,:/-])")
+
+
+def _check_text(text: str, report: FileReport, where: str, threshold: int = 0) -> None:
+    """Person ids block; with ``threshold``, a bare number below it in printed text is
+    flagged (it may be a small count that a program cannot tell from anything else)."""
     for label, pattern in PERSON_ID_VALUES:
         if pattern.search(text):
             report.add("person-id", BLOCK, f"text output contains {label}", where)
             return
+    if threshold:
+        small = [m for m in SMALL_NUMBER.findall(text) if 0 < int(m) < threshold]
+        if small:
+            report.add(
+                "small-number-in-text",
+                FLAG,
+                f"printed text shows {small[0]}, below "
+                f"{threshold}: make sure it is not a count of persons",
+                where,
+            )
 
 
 # -- files --------------------------------------------------------------------------------
