@@ -25,6 +25,7 @@ from typing import Any
 
 import docker
 import sqlalchemy as sa
+from docker.errors import DockerException
 from dockerspawner import DockerSpawner
 from hdss_registers.catalog import CatalogError, Sensitivity, scan
 from sqlalchemy.orm import Session
@@ -352,7 +353,7 @@ class Airlock:
                     file_mode=0o444,
                     dir_mode=0o555,
                 )
-        except WorkspaceError as e:
+        except (WorkspaceError, DockerException) as e:
             self._finish(req.id, "failed", f"the snapshot could not be written: {e}")
             raise Conflict(
                 f"the snapshot could not be written to the project workspace: {e}"

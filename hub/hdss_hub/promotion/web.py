@@ -20,6 +20,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from docker.errors import DockerException
 from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 from tornado import web
 from tornado.ioloop import IOLoop
@@ -75,6 +76,13 @@ class Base(HubOAuthenticated, web.RequestHandler):
             raise web.HTTPError(e.status, "%s", str(e)) from None
         except UnsafePath as e:
             raise web.HTTPError(422, "%s", str(e)) from None
+        except DockerException as e:
+            log.error("Docker engine error: %s", e)
+            raise web.HTTPError(
+                503,
+                "the Docker engine did not answer as expected; try "
+                "again later or tell the operator",
+            ) from None
 
     async def deny(self, status: int, target: str, reason: str) -> None:
         caller = self.caller
@@ -229,6 +237,13 @@ async def submit(handler: Base, caller: Caller, data: dict[str, Any]) -> Request
         err = web.HTTPError(e.status, "%s", str(e))
         err.details = getattr(e, "details", None)  # type: ignore[attr-defined]
         raise err from None
+    except DockerException as e:
+        log.error("Docker engine error during a submission: %s", e)
+        raise web.HTTPError(
+            503,
+            "the Docker engine did not answer as expected; nothing was "
+            "promoted; try again later or tell the operator",
+        ) from None
     handler.ctx.schedule(req.id)
     return req
 
