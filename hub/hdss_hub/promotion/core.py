@@ -514,7 +514,7 @@ class Airlock:
                     file_mode=0o444,
                     dir_mode=0o555,
                 )
-        except (WorkspaceError, UnsafePath) as e:  # the airlock copy is the one that counts
+        except (WorkspaceError, UnsafePath, DockerException) as e:  # the airlock copy counts
             log.warning("outbox of request %s not copied to the workspace: %s", req.id, e)
 
     # -- 4. review and release -------------------------------------------------------------
