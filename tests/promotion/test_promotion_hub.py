@@ -286,3 +286,20 @@ def test_every_step_is_audited_and_the_chain_verifies(phub, aggregate):
         assert expected in seen, (expected, sorted(seen))
     verify = api(phub, "GET", "/audit/verify", steward, service="ledger")
     assert verify.status_code == 200 and verify.json()["ok"] is True, verify.text
+
+
+def test_the_submit_page_reports_a_contract_failure(phub, sandbox):
+    res = phub.users["res"]
+    api(phub, "GET", "/me", res)  # makes a token
+    headers = {"Authorization": f"token {phub.tokens[res]}"}
+    page = requests.get(f"{phub.url}/services/promotion/", headers=headers, timeout=60)
+    assert page.status_code == 200 and PROJECT in page.text
+    r = requests.post(
+        f"{phub.url}/services/promotion/",
+        headers=headers,
+        data={"project_id": PROJECT, "paths": "missing.ipynb"},
+        timeout=60,
+        allow_redirects=False,
+    )
+    assert r.status_code == 422, r.text[:500]
+    assert "income_decile" in r.text
