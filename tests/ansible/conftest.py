@@ -379,7 +379,10 @@ def _remove(name: str, network: str, tmp: Path) -> None:
     ids = docker("ps", "-aq", "--filter", f"name=^{name}", check=False).stdout.split()
     if ids:
         docker("rm", "-f", "-v", *ids, check=False)
-    docker("network", "rm", network, check=False)
+    # The hub makes the test network and, for the secure profile, "<network>-secure".
+    nets = docker("network", "ls", "-q", "--filter", f"name=^{name}", check=False).stdout.split()
+    for net in [network, *nets]:
+        docker("network", "rm", net, check=False)
     shutil.rmtree(tmp, ignore_errors=True)
 
 
