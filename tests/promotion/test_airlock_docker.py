@@ -6,6 +6,7 @@ The hub-level journey (REST API, pages, stewards) is in test_promotion_hub.py.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from hdss_hub.audit.log import AuditLog
@@ -55,6 +56,7 @@ def airlock(engine, data_roots, prefix, tmp_path):
 def test_aggregate_is_snapshotted_run_checked_and_released(airlock, engine):
     req = airlock.submit("alice", PROJECT, ["study"])
     assert [f["path"] for f in req.files] == ["study/aggregate.ipynb", "study/helper.py"]
+    assert Path(airlock.cfg.airlock_dir).stat().st_mode & 0o077 == 0
     assert req.image_id.startswith("sha256:") and req.developed_on["version"]
     code = list_files(engine, airlock.cfg.project_volume(PROJECT), f"promotions/{req.id}/code")
     assert set(code) == {"code/study/aggregate.ipynb", "code/study/helper.py"}

@@ -171,6 +171,10 @@ class Airlock:
         self.client = client
         self.cfg = cfg
         self.progress: dict[int, str] = {}
+        # Outboxes hold restricted outputs until release: readable by the service alone.
+        root = Path(cfg.airlock_dir).absolute()
+        root.mkdir(parents=True, exist_ok=True)
+        root.chmod(0o700)
         self._lock = threading.Lock()
 
     # -- lookups ------------------------------------------------------------------------
