@@ -17,7 +17,7 @@ UP_SIZE   ?= tiny
 PYTEST    ?= $(PY) -m pytest
 FAST      := not docker and not postgres and not browser and not ansible and not slow
 
-.PHONY: help up up-data down test test-fast test-deps bench lint fmt images dataset host-deps engine venv proxy lock clean
+.PHONY: help up up-data down test test-fast test-ansible provision test-deps bench lint fmt images dataset host-deps engine venv proxy lock clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -47,9 +47,16 @@ bench: venv proxy engine images ## Benchmarks: spawn latency and memory, dataset
 	$(PY) bench/bench_spawn.py --out bench/results
 	$(PY) bench/bench_datasets.py --out bench/results
 
+test-ansible: host-deps test-deps venv engine ## Only the Ansible tests (lint, converge, idempotence, check mode)
+	CI=$${CI:-} $(PYTEST) -p no:cacheprovider tests/ansible
+
+provision: venv ## Provision this host with Ansible (needs systemd as PID 1; see ansible/README.md)
+	cd ansible && ../.venv/bin/ansible-playbook -i inventories/local/hosts.yml site.yml
+
 lint: venv ## Ruff and ansible-lint
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	cd ansible && ../.venv/bin/ansible-lint --offline
 
 fmt: venv ## Format the code
 	.venv/bin/ruff check --fix .

@@ -164,7 +164,7 @@ def test_ledger_on_opens_the_secure_profile_wiring(settings, tmp_path):
     s = c.SandboxSpawner
     assert s.ledger_url == f"sqlite:///{tmp_path}/var/ledger.sqlite"
     assert s.secure_network == "hdss-sandbox-secure"
-    assert {svc["name"] for svc in c.JupyterHub.services} == {"idle-culler", "ledger"}
+    assert {svc["name"] for svc in c.JupyterHub.services} == {"idle-culler", "ledger", "promotion"}
     assert "custom:ledger:write" in c.JupyterHub.custom_scopes
 
 

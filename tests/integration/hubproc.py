@@ -74,6 +74,7 @@ class Hub:
             "groups": {"students": [f"{prefix}-stu"], "researchers": [f"{prefix}-res"]},
             "culler": {"enabled": True, "timeout_seconds": 3600, "every_seconds": 60},
             "ledger": {"port": free_port()},
+            "promotion": {"port": free_port()},
         }
         for section, values in (extra or {}).items():
             settings.setdefault(section, {}).update(values)
