@@ -68,8 +68,11 @@ class Dataset:
     @property
     def sensitivity(self) -> str:
         """``synthetic`` or ``restricted`` as recorded in the manifest (``unknown`` if not)."""
-        for holder in (self.manifest, self.manifest.get("provenance") or {},
-                       self.manifest.get("hdss") or {}):
+        for holder in (
+            self.manifest,
+            self.manifest.get("provenance") or {},
+            self.manifest.get("hdss") or {},
+        ):
             if isinstance(holder, dict) and holder.get("sensitivity"):
                 return str(holder["sensitivity"])
         return "unknown"
@@ -167,8 +170,7 @@ def _hive_keys(relpaths: list[str]) -> tuple[str, ...]:
     """Partition keys shared by every path (``bef/aar=2020/part-0.parquet`` gives aar)."""
     key_sets = []
     for rel in relpaths:
-        keys = tuple(m.group(1) for part in Path(rel).parts[:-1]
-                     if (m := HIVE_SEGMENT.match(part)))
+        keys = tuple(m.group(1) for part in Path(rel).parts[:-1] if (m := HIVE_SEGMENT.match(part)))
         key_sets.append(keys)
     if not key_sets or not key_sets[0] or any(k != key_sets[0] for k in key_sets):
         return ()
@@ -228,7 +230,8 @@ def check_tables(dataset: Dataset, names: Iterable[str] | None = None) -> None:
         info = dataset.table(name)
         if not info.files:
             raise MissingTableError(
-                name, f"table {name!r} lists no files in {dataset.path / MANIFEST}")
+                name, f"table {name!r} lists no files in {dataset.path / MANIFEST}"
+            )
         missing = [f for f in info.files if not f.is_file()]
         if missing:
             more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""

@@ -23,13 +23,17 @@ def _fields_text(fields: tuple[dict, ...], width: int) -> list[str]:
     return lines
 
 
-def data_dictionary(root: str | os.PathLike | Dataset | None = None, table: str | None = None,
-                    width: int = 100) -> str:
+def data_dictionary(
+    root: str | os.PathLike | Dataset | None = None, table: str | None = None, width: int = 100
+) -> str:
     """The data dictionary as text: every table (or one), its columns, types and meaning."""
     dataset = root if isinstance(root, Dataset) else load(root, check_files=False)
     title = dataset.manifest.get("title") or dataset.name
-    lines = [f"{title} — version {dataset.version} ({dataset.sensitivity})",
-             f"at {dataset.path}", ""]
+    lines = [
+        f"{title} — version {dataset.version} ({dataset.sensitivity})",
+        f"at {dataset.path}",
+        "",
+    ]
     names = [table] if table else sorted(dataset.tables)
     for name in names:
         info = dataset.table(name)

@@ -8,8 +8,7 @@ from collections.abc import Iterable
 from hdss_data.dataset import check_tables, load
 
 
-def lazy_frames(root: str | os.PathLike | None = None,
-                tables: Iterable[str] | None = None) -> dict:
+def lazy_frames(root: str | os.PathLike | None = None, tables: Iterable[str] | None = None) -> dict:
     """``{table name: polars.LazyFrame}`` for the dataset at ``root`` (see ``open_dataset``)."""
     import polars as pl
 

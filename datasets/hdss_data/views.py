@@ -30,8 +30,9 @@ def read_parquet_sql(info: TableInfo) -> str:
     return f"read_parquet([{files}], hive_partitioning = {'true' if hive else 'false'})"
 
 
-def create_views(con: duckdb.DuckDBPyConnection, dataset: Dataset,
-                 tables: Iterable[str] | None = None) -> list[str]:
+def create_views(
+    con: duckdb.DuckDBPyConnection, dataset: Dataset, tables: Iterable[str] | None = None
+) -> list[str]:
     """Create (or replace) one view per table in ``con``; returns the view names."""
     names = list(tables) if tables is not None else list(dataset.tables)
     check_tables(dataset, names)
@@ -41,9 +42,11 @@ def create_views(con: duckdb.DuckDBPyConnection, dataset: Dataset,
     return names
 
 
-def open_dataset(root: str | os.PathLike | None = None,
-                 con: duckdb.DuckDBPyConnection | None = None,
-                 tables: Iterable[str] | None = None) -> duckdb.DuckDBPyConnection:
+def open_dataset(
+    root: str | os.PathLike | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
+    tables: Iterable[str] | None = None,
+) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with every table of the dataset at ``root`` as a view.
 
     ``root`` defaults to the first dataset under ``$HDSS_DATA_ROOT``; pass ``con`` to add the

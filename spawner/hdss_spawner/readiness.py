@@ -17,7 +17,7 @@ async def wait_listening(ip: str, port: int, timeout: float, interval: float = 0
     while time.monotonic() < deadline:
         try:
             _, writer = await asyncio.wait_for(asyncio.open_connection(ip, port), interval * 5)
-        except (OSError, asyncio.TimeoutError):
+        except (TimeoutError, OSError):
             await asyncio.sleep(interval)
             continue
         writer.close()

@@ -16,9 +16,9 @@ from tornado.web import HTTPError
 from traitlets import Dict, Int, List, Unicode, default
 
 from . import policy, secure
-from .readiness import wait_listening
 from .form import render_form
 from .profiles import SECURE, Profile, choose, effective_groups, offered, parse_profiles
+from .readiness import wait_listening
 
 
 class SandboxSpawner(DockerSpawner):

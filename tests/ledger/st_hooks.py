@@ -9,6 +9,5 @@ def message_on_4xx(ctx, response, case):
     if 400 <= response.status_code < 500:
         body = response.json()
         if not (isinstance(body, dict) and body.get("message")):
-            raise AssertionError(f"{response.status_code} without a message: "
-                                 f"{response.text[:200]}")
+            raise AssertionError(f"{response.status_code} without a message: {response.text[:200]}")
     return None

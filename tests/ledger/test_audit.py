@@ -49,8 +49,7 @@ def test_altered_entry_is_named(audit, clock):
 def test_altered_details_are_named(audit, clock):
     fill(audit, clock)
     with audit.engine.begin() as c:
-        c.execute(sa.text("UPDATE audit_entries SET details = :d WHERE seq = 4"),
-                  {"d": '{"n":99}'})
+        c.execute(sa.text("UPDATE audit_entries SET details = :d WHERE seq = 4"), {"d": '{"n":99}'})
     assert audit.verify().broken_seq == 4
 
 
@@ -99,8 +98,9 @@ def test_concurrent_appends_lose_nothing(audit):
     assert errors == []
     entries = list(audit.entries())
     assert [e.seq for e in entries] == list(range(1, threads * per_thread + 1))
-    assert {e.target for e in entries} == {f"item:{t}:{i}" for t in range(threads)
-                                           for i in range(per_thread)}
+    assert {e.target for e in entries} == {
+        f"item:{t}:{i}" for t in range(threads) for i in range(per_thread)
+    }
     assert audit.verify().ok
 
 

@@ -23,8 +23,14 @@ from .helpers import HUB_USERS, HeaderAuth, ServerThread
 PREFIX = "/services/ledger/"
 MAX_EXAMPLES = 50
 TIME_BUDGET = 25
-CHECKS = ["not_a_server_error", "status_code_conformance", "content_type_conformance",
-          "response_schema_conformance", "negative_data_rejection", "message_on_4xx"]
+CHECKS = [
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_schema_conformance",
+    "negative_data_rejection",
+    "message_on_4xx",
+]
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -33,12 +39,22 @@ def fuzz_service(tmp_path):
     restricted = tmp_path / "restricted" / "lpr_adm" / "2026.1"
     restricted.mkdir(parents=True)
     (restricted / "datapackage.json").write_text("{}")
-    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite'}",
-                    restricted_root=tmp_path / "restricted")
-    ledger.log({"project_id": "seed-1", "members": ["alice"], "datasets": ["lpr_adm"],
-                "authority": "Sundhedsdatastyrelsen", "reference": "SEED-1",
-                "legal_basis": "seed", "valid_from": "2026-01-01T00:00:00Z",
-                "valid_until": "2199-01-01T00:00:00Z"}, steward="steve")
+    ledger = Ledger(
+        f"sqlite:///{tmp_path / 'ledger.sqlite'}", restricted_root=tmp_path / "restricted"
+    )
+    ledger.log(
+        {
+            "project_id": "seed-1",
+            "members": ["alice"],
+            "datasets": ["lpr_adm"],
+            "authority": "Sundhedsdatastyrelsen",
+            "reference": "SEED-1",
+            "legal_basis": "seed",
+            "valid_from": "2026-01-01T00:00:00Z",
+            "valid_until": "2199-01-01T00:00:00Z",
+        },
+        steward="steve",
+    )
     ctx = ServiceContext(ledger=ledger, hub=None, prefix=PREFIX, static_users=HUB_USERS)
     with ServerThread(make_app(ctx, auth_mixin=HeaderAuth)) as server:
         server.ledger = ledger
@@ -49,15 +65,39 @@ def fuzz_service(tmp_path):
 @pytest.mark.slow
 def test_api_fuzz(fuzz_service, tmp_path):
     cli = Path(sys.executable).with_name("schemathesis")
-    env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.ledger.st_hooks",
-           "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    env = {
+        **os.environ,
+        "SCHEMATHESIS_HOOKS": "tests.ledger.st_hooks",
+        "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+    }
     proc = subprocess.run(
-        [str(cli), "run", f"{fuzz_service.url}{PREFIX}api/openapi.json",
-         "--header", "Authorization: test steve", "--checks", ",".join(CHECKS),
-         "--max-examples", str(MAX_EXAMPLES), "--max-time", str(TIME_BUDGET),
-         "--seed", "20261101", "--request-timeout", "10", "--workers", "1",
-         "--report-dir", str(tmp_path / "report")],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=TIME_BUDGET + 60)
+        [
+            str(cli),
+            "run",
+            f"{fuzz_service.url}{PREFIX}api/openapi.json",
+            "--header",
+            "Authorization: test steve",
+            "--checks",
+            ",".join(CHECKS),
+            "--max-examples",
+            str(MAX_EXAMPLES),
+            "--max-time",
+            str(TIME_BUDGET),
+            "--seed",
+            "20261101",
+            "--request-timeout",
+            "10",
+            "--workers",
+            "1",
+            "--report-dir",
+            str(tmp_path / "report"),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIME_BUDGET + 60,
+    )
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
     # (An unknown check name or a hook that fails to import makes schemathesis exit non-zero.)
     assert fuzz_service.ledger.audit.verify().ok

@@ -7,9 +7,11 @@ import sys
 from hdss_hub.ledger.hubconfig import apply_ledger, ledger_roles, ledger_services
 from traitlets.config import Config
 
-SETTINGS = {"hub": {"state_dir": "/srv/hdss/state"}, "data": {"restricted_root": "/srv/r"},
-            "ledger": {"enabled": True, "port": 8091, "steward_group": "dm",
-                       "reconcile_seconds": 30}}
+SETTINGS = {
+    "hub": {"state_dir": "/srv/hdss/state"},
+    "data": {"restricted_root": "/srv/r"},
+    "ledger": {"enabled": True, "port": 8091, "steward_group": "dm", "reconcile_seconds": 30},
+}
 
 
 def test_disabled_ledger_sets_nothing():
@@ -28,8 +30,12 @@ def test_service_role_and_scopes():
     assert "--restricted-root=/srv/r" in svc["command"]
     assert svc["environment"] == {"HDSS_LEDGER_DB_URL": "sqlite:////srv/hdss/state/ledger.sqlite"}
     roles = {r["name"]: r for r in c.JupyterHub.load_roles}
-    assert roles["ledger-service"]["scopes"] == ["list:users", "read:users:name",
-                                                 "read:servers", "delete:servers"]
+    assert roles["ledger-service"]["scopes"] == [
+        "list:users",
+        "read:users:name",
+        "read:servers",
+        "delete:servers",
+    ]
     assert roles["ledger-stewards"]["groups"] == ["dm"]
     assert "custom:ledger:write" in roles["ledger-stewards"]["scopes"]
     assert "access:services!service=ledger" in roles["user"]["scopes"]
@@ -38,6 +44,5 @@ def test_service_role_and_scopes():
 
 def test_db_url_setting_wins():
     settings = {**SETTINGS, "ledger": {**SETTINGS["ledger"], "db_url": "postgresql://db/l"}}
-    assert ledger_services(settings)[0]["environment"]["HDSS_LEDGER_DB_URL"] == \
-        "postgresql://db/l"
+    assert ledger_services(settings)[0]["environment"]["HDSS_LEDGER_DB_URL"] == "postgresql://db/l"
     assert len(ledger_roles(settings)) == 3

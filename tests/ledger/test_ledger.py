@@ -21,8 +21,11 @@ def test_log_amend_revoke_are_audited(ledger, permission, clock):
     p = ledger.log(permission(), steward="steve")
     assert p.state == "active" and p.datasets == ("lpr_adm",) and p.logged_by == "steve"
     clock.advance(days=1)
-    p = ledger.amend(p.id, {"reason": "bob joins", "members": ["alice", "bob"],
-                            "datasets": ["lpr_adm", "lmdb"]}, steward="steve")
+    p = ledger.amend(
+        p.id,
+        {"reason": "bob joins", "members": ["alice", "bob"], "datasets": ["lpr_adm", "lmdb"]},
+        steward="steve",
+    )
     assert p.members == ("alice", "bob") and p.datasets == ("lmdb", "lpr_adm") and p.version == 2
     p = ledger.revoke(p.id, "project closed early", steward="steve")
     assert p.state == "revoked" and p.revoke_reason == "project closed early"
@@ -33,16 +36,24 @@ def test_log_amend_revoke_are_audited(ledger, permission, clock):
         ("permission.revoke", "steve", f"permission:{p.id}"),
     ]
     assert entries[0].details["permission"]["reference"] == "FSEID-00001234"
-    assert entries[1].details["changes"]["members"] == {"before": ["alice"],
-                                                        "after": ["alice", "bob"]}
+    assert entries[1].details["changes"]["members"] == {
+        "before": ["alice"],
+        "after": ["alice", "bob"],
+    }
     assert entries[1].details["reason"] == "bob joins"
     assert entries[2].details["reason"] == "project closed early"
     assert ledger.audit.verify().ok
 
 
 def test_active_permission_follows_the_clock(ledger, permission, clock):
-    ledger.log(permission(valid_from="2026-12-01T00:00:00Z", valid_until="2027-01-01T00:00:00Z",
-                          members=["alice", "bob"]), steward="steve")
+    ledger.log(
+        permission(
+            valid_from="2026-12-01T00:00:00Z",
+            valid_until="2027-01-01T00:00:00Z",
+            members=["alice", "bob"],
+        ),
+        steward="steve",
+    )
     assert ledger.active_permission("alice", "diab-2026") is None  # not yet valid
     assert "starts on 2026-12-01" in ledger.why_not("alice", "diab-2026")
     clock.now = datetime(2026, 12, 1, tzinfo=UTC)
@@ -70,16 +81,20 @@ def test_revoked_permission_is_not_active(ledger, permission):
     with pytest.raises(Conflict, match="already revoked"):
         ledger.revoke(p.id, "again", steward="steve")
     with pytest.raises(Conflict, match="revoked"):
-        ledger.amend(p.id, {"reason": "extend", "valid_until": "2028-01-01T00:00:00Z"},
-                     steward="steve")
+        ledger.amend(
+            p.id, {"reason": "extend", "valid_until": "2028-01-01T00:00:00Z"}, steward="steve"
+        )
 
 
 def test_amend_can_extend_an_expired_permission(ledger, permission, clock):
     p = ledger.log(permission(valid_until="2026-12-01T00:00:00Z"), steward="steve")
     clock.now = datetime(2026, 12, 2, tzinfo=UTC)
     assert ledger.active_permission("alice", "diab-2026") is None
-    ledger.amend(p.id, {"reason": "extension FSEID-00001234-2",
-                        "valid_until": "2027-06-01T00:00:00Z"}, steward="steve")
+    ledger.amend(
+        p.id,
+        {"reason": "extension FSEID-00001234-2", "valid_until": "2027-06-01T00:00:00Z"},
+        steward="steve",
+    )
     assert ledger.active_permission("alice", "diab-2026").version == 2
 
 
@@ -93,8 +108,7 @@ BAD = [
     ({"valid_until": "2026-10-01T00:00:00Z"}, "end before it starts"),
     ({"valid_from": "2026-11-01T00:00:00"}, "timezone"),
     ({"valid_from": 1793500000}, "valid_from"),
-    ({"valid_from": "2026-01-01T00:00:00Z", "valid_until": "2026-06-01T00:00:00Z"},
-     "already past"),
+    ({"valid_from": "2026-01-01T00:00:00Z", "valid_until": "2026-06-01T00:00:00Z"}, "already past"),
     ({"project_id": "Diab 2026"}, "project id"),
     ({"reference": ""}, "reference"),
     ({"legal_basis": "ok\x00"}, "legal_basis"),
@@ -166,10 +180,8 @@ def test_upgrade_from_empty_and_again_keeps_records(db_url, restricted_root, per
     again = Ledger(db_url, restricted_root=restricted_root)  # runs upgrade head again
     assert [p.reference for p in again.list()] == ["FSEID-00001234"]
     with again.engine.connect() as c:
-        assert c.execute(sa.text("SELECT version_num FROM hdss_ledger_version")).scalar() \
-            == "l0001"
-        assert c.execute(sa.text("SELECT version_num FROM hdss_audit_version")).scalar() \
-            == "a0001"
+        assert c.execute(sa.text("SELECT version_num FROM hdss_ledger_version")).scalar() == "l0001"
+        assert c.execute(sa.text("SELECT version_num FROM hdss_audit_version")).scalar() == "a0001"
     assert again.audit.verify().checked == 1
     again.engine.dispose()
 

@@ -22,8 +22,11 @@ class FakeHub:
     """The parts of the hub REST API the ledger uses, with pagination and server stops."""
 
     def __init__(self):
-        self.servers = {"alice": {"": {}, "secure-diab-2026": {}, "secure-old-2025": {}},
-                        "bob": {"secure-diab-2026": {}}, "stu": {}}
+        self.servers = {
+            "alice": {"": {}, "secure-diab-2026": {}, "secure-old-2025": {}},
+            "bob": {"secure-diab-2026": {}},
+            "stu": {},
+        }
         self.stopped: list[tuple[str, str]] = []
 
     def app(self) -> web.Application:
@@ -36,11 +39,16 @@ class FakeHub:
                 if self.get_argument("state", None) == "active":
                     names = [n for n in names if hub.servers[n]]
                 offset, limit = int(self.get_argument("offset", 0)), 2
-                page = names[offset:offset + limit]
+                page = names[offset : offset + limit]
                 nxt = {"offset": offset + limit} if offset + limit < len(names) else None
-                self.finish(json.dumps({
-                    "items": [{"name": n, "servers": hub.servers[n]} for n in page],
-                    "_pagination": {"offset": offset, "limit": limit, "next": nxt}}))
+                self.finish(
+                    json.dumps(
+                        {
+                            "items": [{"name": n, "servers": hub.servers[n]} for n in page],
+                            "_pagination": {"offset": offset, "limit": limit, "next": nxt},
+                        }
+                    )
+                )
 
         class Server(web.RequestHandler):
             def delete(self, user, name):
@@ -50,8 +58,9 @@ class FakeHub:
                 hub.stopped.append((user, name))
                 self.set_status(204)
 
-        return web.Application([(r"/hub/api/users", Users),
-                                (r"/hub/api/users/([^/]+)/servers/([^/]+)", Server)])
+        return web.Application(
+            [(r"/hub/api/users", Users), (r"/hub/api/users/([^/]+)/servers/([^/]+)", Server)]
+        )
 
 
 @pytest.fixture
@@ -67,10 +76,12 @@ async def test_hub_usernames_follow_pagination(fake_hub):
 
 
 async def test_reconciler_stops_servers_without_active_permission(
-        fake_hub, db_url, restricted_root, clock, permission):
+    fake_hub, db_url, restricted_root, clock, permission
+):
     ledger = Ledger(db_url, clock=clock, restricted_root=restricted_root)
-    p = ledger.log(permission(members=["alice", "bob"], valid_until="2026-12-01T00:00:00Z"),
-                   steward="steve")
+    p = ledger.log(
+        permission(members=["alice", "bob"], valid_until="2026-12-01T00:00:00Z"), steward="steve"
+    )
     # alice's secure-old-2025 has no permission at all: stopped now; diab-2026 stays.
     assert await reconcile_once(ledger, fake_hub.api) == [("alice", "secure-old-2025")]
     ledger.amend(p.id, {"reason": "bob left", "members": ["alice"]}, steward="steve")
@@ -81,8 +92,10 @@ async def test_reconciler_stops_servers_without_active_permission(
     assert fake_hub.servers["alice"] == {"": {}}  # the sandbox server is never touched
     stops = list(ledger.audit.entries(action="server.stop"))
     assert [(e.target, e.outcome) for e in stops] == [
-        ("server:alice/secure-old-2025", "stopped"), ("server:bob/secure-diab-2026", "stopped"),
-        ("server:alice/secure-diab-2026", "stopped")]
+        ("server:alice/secure-old-2025", "stopped"),
+        ("server:bob/secure-diab-2026", "stopped"),
+        ("server:alice/secure-diab-2026", "stopped"),
+    ]
     assert "no permission" in stops[0].details["reason"]
     assert "not a member" in stops[1].details["reason"]
     assert "expired" in stops[2].details["reason"]

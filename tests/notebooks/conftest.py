@@ -21,12 +21,24 @@ def generate(out: Path, seed: int, sensitivity: str = "synthetic") -> Path:
     """Run ``hdss-dataset generate --size tiny`` and return the dataset root it published."""
     cli = VENV_BIN / "hdss-dataset"
     cmd = [str(cli)] if cli.exists() else [sys.executable, "-m", "hdss_registers.cli"]
-    cmd += ["generate", "--size", "tiny", "--seed", str(seed), "--out", str(out),
-            "--sensitivity", sensitivity, "--jobs", "1"]
+    cmd += [
+        "generate",
+        "--size",
+        "tiny",
+        "--seed",
+        str(seed),
+        "--out",
+        str(out),
+        "--sensitivity",
+        sensitivity,
+        "--jobs",
+        "1",
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     if done.returncode != 0:
-        pytest.fail(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stderr[-3000:]}",
-                    pytrace=False)
+        pytest.fail(
+            f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stderr[-3000:]}", pytrace=False
+        )
     return out
 
 

@@ -20,23 +20,45 @@ def publish(root: Path, name: str = "dk-registers", version: str = "v1") -> Path
     for year in (2019, 2020):
         rel = f"bef/aar={year}/part-0.parquet"
         (vdir / rel).parent.mkdir(parents=True)
-        pq.write_table(pa.table({"pnr": ["A1", "B2"], "aar": [year, year], "koen": [1, 2]}),
-                       vdir / rel)
+        pq.write_table(
+            pa.table({"pnr": ["A1", "B2"], "aar": [year, year], "koen": [1, 2]}), vdir / rel
+        )
         bef_paths.append(rel)
     (vdir / "dod").mkdir()
-    pq.write_table(pa.table({"pnr": ["A1"], "doddato": pa.array([18500], pa.date32())}),
-                   vdir / "dod/dod.parquet")
+    pq.write_table(
+        pa.table({"pnr": ["A1"], "doddato": pa.array([18500], pa.date32())}),
+        vdir / "dod/dod.parquet",
+    )
     manifest = {
-        "name": name, "version": version, "title": "Test registers",
+        "name": name,
+        "version": version,
+        "title": "Test registers",
         "resources": [
-            {"name": "bef", "path": bef_paths, "description": "Population", "rows": 4,
-             "schema": {"fields": [{"name": "pnr", "type": "string", "description": "id"},
-                                   {"name": "aar", "type": "integer"},
-                                   {"name": "koen", "type": "integer", "description": "sex"}],
-                        "primaryKey": ["pnr", "aar"]}},
-            {"name": "dod", "path": "dod/dod.parquet", "description": "Deaths",
-             "schema": {"fields": [{"name": "pnr", "type": "string"},
-                                   {"name": "doddato", "type": "date"}]}},
+            {
+                "name": "bef",
+                "path": bef_paths,
+                "description": "Population",
+                "rows": 4,
+                "schema": {
+                    "fields": [
+                        {"name": "pnr", "type": "string", "description": "id"},
+                        {"name": "aar", "type": "integer"},
+                        {"name": "koen", "type": "integer", "description": "sex"},
+                    ],
+                    "primaryKey": ["pnr", "aar"],
+                },
+            },
+            {
+                "name": "dod",
+                "path": "dod/dod.parquet",
+                "description": "Deaths",
+                "schema": {
+                    "fields": [
+                        {"name": "pnr", "type": "string"},
+                        {"name": "doddato", "type": "date"},
+                    ]
+                },
+            },
         ],
     }
     (vdir / "datapackage.json").write_text(json.dumps(manifest))
@@ -52,9 +74,12 @@ def root(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("level", ["root", "dataset", "current", "version"])
 def test_root_found_at_every_level(root: Path, level: str):
-    path = {"root": root, "dataset": root / "dk-registers",
-            "current": root / "dk-registers" / "current",
-            "version": root / "dk-registers" / "v1"}[level]
+    path = {
+        "root": root,
+        "dataset": root / "dk-registers",
+        "current": root / "dk-registers" / "current",
+        "version": root / "dk-registers" / "v1",
+    }[level]
     assert find_dataset(path) == (root / "dk-registers" / "v1").resolve()
 
 
@@ -66,8 +91,10 @@ def test_default_root_from_environment(root: Path, monkeypatch):
 
 def test_views_named_like_registers(root: Path):
     con = hdss_data.open_dataset(root)
-    views = {r[0] for r in con.execute("select view_name from duckdb_views() "
-                                       "where not internal").fetchall()}
+    views = {
+        r[0]
+        for r in con.execute("select view_name from duckdb_views() where not internal").fetchall()
+    }
     assert views == {"bef", "dod"}
     cols = [r[0] for r in con.execute("describe bef").fetchall()]
     assert cols == ["pnr", "aar", "koen"]  # aar not duplicated by the hive directories
@@ -85,9 +112,19 @@ def test_hive_key_not_in_files_becomes_a_column(tmp_path: Path):
     vdir = tmp_path / "ds" / "v1"
     (vdir / "t/year=2020").mkdir(parents=True)
     pq.write_table(pa.table({"x": [1, 2]}), vdir / "t/year=2020/p.parquet")
-    (vdir / "datapackage.json").write_text(json.dumps({"resources": [
-        {"name": "t", "path": ["t/year=2020/p.parquet"],
-         "schema": {"fields": [{"name": "x", "type": "integer"}]}}]}))
+    (vdir / "datapackage.json").write_text(
+        json.dumps(
+            {
+                "resources": [
+                    {
+                        "name": "t",
+                        "path": ["t/year=2020/p.parquet"],
+                        "schema": {"fields": [{"name": "x", "type": "integer"}]},
+                    }
+                ]
+            }
+        )
+    )
     con = hdss_data.open_dataset(vdir)
     assert con.execute("select count(*) from t where year = 2020").fetchone() == (2,)
     assert hdss_data.lazy_frames(vdir)["t"].collect().height == 2
@@ -134,7 +171,8 @@ def test_missing_table_files_named(root: Path):
         hdss_data.lazy_frames(root)
     # the other tables still open when asked for by name
     assert hdss_data.open_dataset(root, tables=["bef"]).execute(
-        "select count(*) from bef").fetchone() == (4,)
+        "select count(*) from bef"
+    ).fetchone() == (4,)
 
 
 def test_unknown_table_lists_known(root: Path):

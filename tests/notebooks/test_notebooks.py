@@ -31,8 +31,12 @@ def execute(name: str, data_root: Path | None, workdir: Path, **parameters) -> d
     for attempt in (1, 2):
         try:
             papermill.execute_notebook(
-                str(NOTEBOOKS_DIR / name), str(out), cwd=str(workdir), kernel_name="python3",
-                parameters={"size": "tiny", **parameters}, progress_bar=False,
+                str(NOTEBOOKS_DIR / name),
+                str(out),
+                cwd=str(workdir),
+                kernel_name="python3",
+                parameters={"size": "tiny", **parameters},
+                progress_bar=False,
                 execution_timeout=120,
             )
             break
@@ -91,8 +95,7 @@ def test_notebook_on_synthetic(name: str, synthetic_root: Path, tmp_path: Path):
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
-def test_notebook_unchanged_on_restricted_twin(name: str, restricted_root: Path,
-                                               tmp_path: Path):
+def test_notebook_unchanged_on_restricted_twin(name: str, restricted_root: Path, tmp_path: Path):
     check_summary(name, execute(name, restricted_root, tmp_path), tmp_path)
 
 
@@ -124,8 +127,9 @@ def test_helper_opens_every_table_of_a_real_dataset(synthetic_root: Path):
     dataset = hdss_data.load(synthetic_root)
     con = hdss_data.open_dataset(synthetic_root)
     frames = hdss_data.lazy_frames(synthetic_root)
-    assert {"bef", "dod", "vnds", "lpr_adm", "lpr_a_kontakt", "lmdb",
-            "lab_dm_forsker"} <= set(dataset.tables)
+    assert {"bef", "dod", "vnds", "lpr_adm", "lpr_a_kontakt", "lmdb", "lab_dm_forsker"} <= set(
+        dataset.tables
+    )
     for name, info in dataset.tables.items():
         n = con.execute(f'select count(*) from "{name}"').fetchall()[0][0]
         assert info.rows is None or n == info.rows, name
@@ -147,8 +151,9 @@ def test_helper_names_a_missing_table_of_a_real_dataset(synthetic_root: Path, tm
         hdss_data.open_dataset(copy)
 
 
-def test_notebook_finds_data_through_the_environment(synthetic_root: Path, tmp_path: Path,
-                                                     monkeypatch):
+def test_notebook_finds_data_through_the_environment(
+    synthetic_root: Path, tmp_path: Path, monkeypatch
+):
     """As in a container: no data_root, only HDSS_DATA_ROOT (and another drug to study)."""
     monkeypatch.setenv("HDSS_DATA_ROOT", str(synthetic_root))
     summary = execute("04_drug_utilisation.ipynb", None, tmp_path, atc="C10AA01")

@@ -44,13 +44,19 @@ def _anchor(text: str) -> tuple[int, str]:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hdss-audit", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
-    for name, help_ in (("verify", "recompute the hash chain; exit 1 naming a broken entry"),
-                        ("export", "write entries as JSON lines")):
+    for name, help_ in (
+        ("verify", "recompute the hash chain; exit 1 naming a broken entry"),
+        ("export", "write entries as JSON lines"),
+    ):
         s = sub.add_parser(name, help=help_)
-        s.add_argument("--db", default=os.environ.get(DB_ENV),
-                       help=f"SQLAlchemy URL of the ledger database (default ${DB_ENV})")
-    sub.choices["verify"].add_argument("--anchor", type=_anchor,
-                                       help="SEQ:HASH of an entry recorded earlier")
+        s.add_argument(
+            "--db",
+            default=os.environ.get(DB_ENV),
+            help=f"SQLAlchemy URL of the ledger database (default ${DB_ENV})",
+        )
+    sub.choices["verify"].add_argument(
+        "--anchor", type=_anchor, help="SEQ:HASH of an entry recorded earlier"
+    )
     sub.choices["export"].add_argument("--since", type=_since, help="first seq or ISO time")
     sub.choices["export"].add_argument("--output", "-o", help="file to write (default stdout)")
     return p
@@ -75,9 +81,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"exported {n} entries", file=sys.stderr)
         return 0
     except SQLAlchemyError as e:
-        print(f"hdss-audit: cannot read the audit log at {args.db}: {e.__class__.__name__}: "
-              f"{e}. Check the URL and that the ledger service has created the database.",
-              file=sys.stderr)
+        print(
+            f"hdss-audit: cannot read the audit log at {args.db}: {e.__class__.__name__}: "
+            f"{e}. Check the URL and that the ledger service has created the database.",
+            file=sys.stderr,
+        )
         return 2
 
 

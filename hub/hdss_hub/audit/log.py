@@ -65,16 +65,33 @@ def parse_ts(text: str) -> datetime:
 
 def canonical_json(value: Any) -> str:
     """Sorted keys, no whitespace, UTF-8: the same value always gives the same text."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False)
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
 
 
-def entry_hash(seq: int, ts: str, actor: str, action: str, target: str, outcome: str,
-               details: dict, prev_hash: str) -> str:
-    body = canonical_json({
-        "seq": seq, "ts": ts, "actor": actor, "action": action, "target": target,
-        "outcome": outcome, "details": details, "prev_hash": prev_hash,
-    })
+def entry_hash(
+    seq: int,
+    ts: str,
+    actor: str,
+    action: str,
+    target: str,
+    outcome: str,
+    details: dict,
+    prev_hash: str,
+) -> str:
+    body = canonical_json(
+        {
+            "seq": seq,
+            "ts": ts,
+            "actor": actor,
+            "action": action,
+            "target": target,
+            "outcome": outcome,
+            "details": details,
+            "prev_hash": prev_hash,
+        }
+    )
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
@@ -99,9 +116,17 @@ class Entry:
 
     @classmethod
     def from_row(cls, row: Any) -> Entry:
-        return cls(seq=row.seq, ts=parse_ts(row.ts), actor=row.actor, action=row.action,
-                   target=row.target, outcome=row.outcome, details=json.loads(row.details),
-                   prev_hash=row.prev_hash, hash=row.hash)
+        return cls(
+            seq=row.seq,
+            ts=parse_ts(row.ts),
+            actor=row.actor,
+            action=row.action,
+            target=row.target,
+            outcome=row.outcome,
+            details=json.loads(row.details),
+            prev_hash=row.prev_hash,
+            hash=row.hash,
+        )
 
 
 @dataclass(frozen=True)
@@ -120,7 +145,9 @@ class VerifyResult:
 
     def message(self) -> str:
         if self.ok:
-            return f"audit log intact: {self.checked} entries, head {self.head_seq} {self.head_hash}"
+            return (
+                f"audit log intact: {self.checked} entries, head {self.head_seq} {self.head_hash}"
+            )
         return f"audit log broken at entry {self.broken_seq}: {self.reason}"
 
 
@@ -131,8 +158,13 @@ class AuditLog:
     With ``migrate`` (the default) the table is created or upgraded on first use.
     """
 
-    def __init__(self, engine_or_url: Engine | str, *, clock: Callable[[], datetime] = utcnow,
-                 migrate: bool = True) -> None:
+    def __init__(
+        self,
+        engine_or_url: Engine | str,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        migrate: bool = True,
+    ) -> None:
         self.engine = make_engine(engine_or_url)
         self.clock = clock
         if migrate:
@@ -140,8 +172,7 @@ class AuditLog:
 
     # -- writing ------------------------------------------------------------------------
 
-    def append(self, actor: str, action: str, target: str, outcome: str,
-               **details: Any) -> Entry:
+    def append(self, actor: str, action: str, target: str, outcome: str, **details: Any) -> Entry:
         """Append one entry in its own transaction; retried until it is stored."""
         for attempt in range(1, MAX_APPEND_ATTEMPTS + 1):
             try:
@@ -155,11 +186,16 @@ class AuditLog:
                 time.sleep(min(0.01 * 2**attempt, 1.0))
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def append_in(self, conn: Connection, actor: str, action: str, target: str, outcome: str,
-                  **details: Any) -> Entry:
+    def append_in(
+        self, conn: Connection, actor: str, action: str, target: str, outcome: str, **details: Any
+    ) -> Entry:
         """Append one entry inside the caller's transaction (committed or rolled back with it)."""
-        for name, value in (("actor", actor), ("action", action), ("target", target),
-                            ("outcome", outcome)):
+        for name, value in (
+            ("actor", actor),
+            ("action", action),
+            ("target", target),
+            ("outcome", outcome),
+        ):
             if not isinstance(value, str) or not value:
                 raise ValueError(f"audit entry needs a non-empty string {name}, got {value!r}")
         try:
@@ -174,17 +210,29 @@ class AuditLog:
         seq, prev_hash = (last.seq + 1, last.hash) if last else (1, GENESIS_HASH)
         ts = format_ts(self.clock())
         digest = entry_hash(seq, ts, actor, action, target, outcome, details, prev_hash)
-        conn.execute(entries.insert().values(
-            seq=seq, ts=ts, actor=actor, action=action, target=target, outcome=outcome,
-            details=details_json, prev_hash=prev_hash, hash=digest,
-        ))
-        return Entry(seq, parse_ts(ts), actor, action, target, outcome, details, prev_hash,
-                     digest)
+        conn.execute(
+            entries.insert().values(
+                seq=seq,
+                ts=ts,
+                actor=actor,
+                action=action,
+                target=target,
+                outcome=outcome,
+                details=details_json,
+                prev_hash=prev_hash,
+                hash=digest,
+            )
+        )
+        return Entry(seq, parse_ts(ts), actor, action, target, outcome, details, prev_hash, digest)
 
     # -- reading ------------------------------------------------------------------------
 
-    def entries(self, since: int | datetime | None = None, limit: int | None = None,
-                action: str | None = None) -> Iterator[Entry]:
+    def entries(
+        self,
+        since: int | datetime | None = None,
+        limit: int | None = None,
+        action: str | None = None,
+    ) -> Iterator[Entry]:
         """Entries in chain order; ``since`` is a first seq or an earliest time."""
         query = sa.select(entries).order_by(entries.c.seq)
         if isinstance(since, datetime):
@@ -215,39 +263,72 @@ class AuditLog:
         with self.engine.connect() as conn:
             for row in conn.execution_options(yield_per=1000).execute(query):
                 if row.seq != expected_seq:
-                    return VerifyResult(False, checked, broken_seq=expected_seq,
-                                        reason=f"entry {expected_seq} is missing (next stored "
-                                               f"entry is {row.seq})")
+                    return VerifyResult(
+                        False,
+                        checked,
+                        broken_seq=expected_seq,
+                        reason=f"entry {expected_seq} is missing (next stored entry is {row.seq})",
+                    )
                 if row.prev_hash != prev_hash:
-                    return VerifyResult(False, checked, broken_seq=row.seq,
-                                        reason="its prev_hash does not match the hash of the "
-                                               "entry before it (deleted, reordered or altered)")
+                    return VerifyResult(
+                        False,
+                        checked,
+                        broken_seq=row.seq,
+                        reason="its prev_hash does not match the hash of the "
+                        "entry before it (deleted, reordered or altered)",
+                    )
                 try:
                     details = json.loads(row.details)
                 except ValueError:
-                    return VerifyResult(False, checked, broken_seq=row.seq,
-                                        reason="its details are not valid JSON")
-                digest = entry_hash(row.seq, row.ts, row.actor, row.action, row.target,
-                                    row.outcome, details, row.prev_hash)
+                    return VerifyResult(
+                        False, checked, broken_seq=row.seq, reason="its details are not valid JSON"
+                    )
+                digest = entry_hash(
+                    row.seq,
+                    row.ts,
+                    row.actor,
+                    row.action,
+                    row.target,
+                    row.outcome,
+                    details,
+                    row.prev_hash,
+                )
                 if digest != row.hash:
-                    return VerifyResult(False, checked, broken_seq=row.seq,
-                                        reason="its content does not match its hash (altered)")
+                    return VerifyResult(
+                        False,
+                        checked,
+                        broken_seq=row.seq,
+                        reason="its content does not match its hash (altered)",
+                    )
                 checked += 1
                 prev_hash, last = row.hash, row
                 expected_seq += 1
         if anchor is not None:
             a_seq, a_hash = anchor
             if last is None or last.seq < a_seq:
-                return VerifyResult(False, checked, broken_seq=a_seq,
-                                    reason=f"anchored entry {a_seq} is gone (log truncated)")
+                return VerifyResult(
+                    False,
+                    checked,
+                    broken_seq=a_seq,
+                    reason=f"anchored entry {a_seq} is gone (log truncated)",
+                )
             with self.engine.connect() as conn:
                 stored = conn.execute(
-                    sa.select(entries.c.hash).where(entries.c.seq == a_seq)).scalar()
+                    sa.select(entries.c.hash).where(entries.c.seq == a_seq)
+                ).scalar()
             if stored != a_hash:
-                return VerifyResult(False, checked, broken_seq=a_seq,
-                                    reason="its hash differs from the anchor recorded earlier")
-        return VerifyResult(True, checked, head_seq=last.seq if last else 0,
-                            head_hash=last.hash if last else GENESIS_HASH)
+                return VerifyResult(
+                    False,
+                    checked,
+                    broken_seq=a_seq,
+                    reason="its hash differs from the anchor recorded earlier",
+                )
+        return VerifyResult(
+            True,
+            checked,
+            head_seq=last.seq if last else 0,
+            head_hash=last.hash if last else GENESIS_HASH,
+        )
 
     def export_jsonl(self, fp: IO[str], since: int | datetime | None = None) -> int:
         """Write entries as JSON lines (one canonical object per line); returns the count."""

@@ -10,5 +10,12 @@ The spawner asks it directly, on the same database::
 from .core import Ledger, Permission
 from .errors import Conflict, Forbidden, InvalidRequest, LedgerError, NotFound
 
-__all__ = ["Conflict", "Forbidden", "InvalidRequest", "Ledger", "LedgerError", "NotFound",
-           "Permission"]
+__all__ = [
+    "Conflict",
+    "Forbidden",
+    "InvalidRequest",
+    "Ledger",
+    "LedgerError",
+    "NotFound",
+    "Permission",
+]

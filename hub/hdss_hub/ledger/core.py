@@ -73,13 +73,22 @@ class Permission:
     @classmethod
     def from_row(cls, row: PermissionRow, now: datetime) -> Permission:
         return cls(
-            id=row.id, project_id=row.project_id,
+            id=row.id,
+            project_id=row.project_id,
             members=tuple(m.username for m in row.members),
             datasets=tuple(d.dataset for d in row.datasets),
-            authority=row.authority, reference=row.reference, legal_basis=row.legal_basis,
-            logged_by=row.logged_by, valid_from=row.valid_from, valid_until=row.valid_until,
-            state=state_at(row, now), version=row.version, created_at=row.created_at,
-            updated_at=row.updated_at, revoked_at=row.revoked_at, revoked_by=row.revoked_by,
+            authority=row.authority,
+            reference=row.reference,
+            legal_basis=row.legal_basis,
+            logged_by=row.logged_by,
+            valid_from=row.valid_from,
+            valid_until=row.valid_until,
+            state=state_at(row, now),
+            version=row.version,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            revoked_at=row.revoked_at,
+            revoked_by=row.revoked_by,
             revoke_reason=row.revoke_reason,
         )
 
@@ -104,10 +113,15 @@ class Ledger:
     checked here, the service always checks).
     """
 
-    def __init__(self, url: str | Engine, *, clock: Callable[[], datetime] = utcnow,
-                 restricted_root: str | Path | None = None,
-                 known_users: Callable[[], Collection[str]] | None = None,
-                 migrate: bool = True) -> None:
+    def __init__(
+        self,
+        url: str | Engine,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        restricted_root: str | Path | None = None,
+        known_users: Callable[[], Collection[str]] | None = None,
+        migrate: bool = True,
+    ) -> None:
         self.engine = make_engine(url)
         self.clock = clock
         self.restricted_root = Path(restricted_root) if restricted_root else None
@@ -125,9 +139,13 @@ class Ledger:
         query = (
             sa.select(PermissionRow)
             .join(MemberRow)
-            .where(MemberRow.username == username, PermissionRow.project_id == project_id,
-                   PermissionRow.revoked_at.is_(None), PermissionRow.valid_from <= now,
-                   PermissionRow.valid_until > now)
+            .where(
+                MemberRow.username == username,
+                PermissionRow.project_id == project_id,
+                PermissionRow.revoked_at.is_(None),
+                PermissionRow.valid_from <= now,
+                PermissionRow.valid_until > now,
+            )
             .order_by(PermissionRow.valid_from.desc())
         )
         with Session(self.engine) as s:
@@ -138,23 +156,32 @@ class Ledger:
         """Why ``username`` has no active permission for ``project_id``, for a person to act on."""
         perms = self.list(project_id=project_id)
         if not perms:
-            return (f"project {project_id} has no permission in the ledger; a data steward "
-                    "logs it once the authority has approved the project")
+            return (
+                f"project {project_id} has no permission in the ledger; a data steward "
+                "logs it once the authority has approved the project"
+            )
         own = [p for p in perms if username in p.members]
         if not own:
-            return (f"{username} is not a member of project {project_id}; ask a data steward "
-                    "to add you to the permission")
+            return (
+                f"{username} is not a member of project {project_id}; ask a data steward "
+                "to add you to the permission"
+            )
         latest = max(own, key=lambda p: p.valid_until)
         if latest.state == "revoked":
-            return (f"the permission for {project_id} (reference {latest.reference}) was revoked "
-                    f"by {latest.revoked_by}: {latest.revoke_reason}")
+            return (
+                f"the permission for {project_id} (reference {latest.reference}) was revoked "
+                f"by {latest.revoked_by}: {latest.revoke_reason}"
+            )
         if latest.state == "expired":
-            return (f"the permission for {project_id} (reference {latest.reference}) expired on "
-                    f"{latest.valid_until:%Y-%m-%d %H:%M} UTC; ask a data steward to record "
-                    "an extension")
+            return (
+                f"the permission for {project_id} (reference {latest.reference}) expired on "
+                f"{latest.valid_until:%Y-%m-%d %H:%M} UTC; ask a data steward to record "
+                "an extension"
+            )
         if latest.state == "pending":
-            return (f"the permission for {project_id} starts on "
-                    f"{latest.valid_from:%Y-%m-%d %H:%M} UTC")
+            return (
+                f"the permission for {project_id} starts on {latest.valid_from:%Y-%m-%d %H:%M} UTC"
+            )
         return f"{username} has an active permission for {project_id}"
 
     def projects_for(self, username: str, *, include_inactive: bool = False) -> list[Permission]:
@@ -169,8 +196,9 @@ class Ledger:
                 raise NotFound(f"no permission with id {permission_id}")
             return Permission.from_row(row, self.clock())
 
-    def list(self, *, member: str | None = None, project_id: str | None = None,
-             state: str | None = None) -> list[Permission]:
+    def list(
+        self, *, member: str | None = None, project_id: str | None = None, state: str | None = None
+    ) -> list[Permission]:
         query = sa.select(PermissionRow).order_by(PermissionRow.id)
         if member is not None:
             query = query.where(PermissionRow.members.any(MemberRow.username == member))
@@ -183,14 +211,17 @@ class Ledger:
 
     # -- changes by data stewards -------------------------------------------------------
 
-    def log(self, data: dict | PermissionIn, *, steward: str,
-            known_users: Collection[str] | None = None) -> Permission:
+    def log(
+        self, data: dict | PermissionIn, *, steward: str, known_users: Collection[str] | None = None
+    ) -> Permission:
         """Record a new permission; refused (nothing stored) with :class:`LedgerError`."""
         new: PermissionIn = parse(PermissionIn, data)  # type: ignore[assignment]
         now = self.clock()
         if new.valid_until <= now:
-            raise InvalidRequest(f"valid_until {new.valid_until.isoformat()} is already past; "
-                                 "a permission must end in the future")
+            raise InvalidRequest(
+                f"valid_until {new.valid_until.isoformat()} is already past; "
+                "a permission must end in the future"
+            )
         self._check_datasets(new.datasets)
         self._check_users(new.members, known_users)
         with Session(self.engine) as s, s.begin():
@@ -198,22 +229,41 @@ class Ledger:
             self._check_reference(s, new.reference)
             self._check_overlap(s, new.project_id, new.valid_from, new.valid_until)
             row = PermissionRow(
-                project_id=new.project_id, authority=new.authority, reference=new.reference,
-                legal_basis=new.legal_basis, logged_by=steward, valid_from=new.valid_from,
-                valid_until=new.valid_until, version=1, created_at=now, updated_at=now,
+                project_id=new.project_id,
+                authority=new.authority,
+                reference=new.reference,
+                legal_basis=new.legal_basis,
+                logged_by=steward,
+                valid_from=new.valid_from,
+                valid_until=new.valid_until,
+                version=1,
+                created_at=now,
+                updated_at=now,
                 members=[MemberRow(username=u) for u in new.members],
                 datasets=[DatasetRow(dataset=d) for d in new.datasets],
             )
             s.add(row)
             self._flush(s)
             perm = Permission.from_row(row, now)
-            self.audit.append_in(s.connection(), steward, "permission.log",
-                                 f"permission:{row.id}", "ok", permission=perm.to_json())
+            self.audit.append_in(
+                s.connection(),
+                steward,
+                "permission.log",
+                f"permission:{row.id}",
+                "ok",
+                permission=perm.to_json(),
+            )
         log.info("%s logged permission %s for project %s", steward, perm.id, perm.project_id)
         return perm
 
-    def amend(self, permission_id: int, data: dict | AmendIn, *, steward: str,
-              known_users: Collection[str] | None = None) -> Permission:
+    def amend(
+        self,
+        permission_id: int,
+        data: dict | AmendIn,
+        *,
+        steward: str,
+        known_users: Collection[str] | None = None,
+    ) -> Permission:
         """Change members, datasets, dates or text of a permission, with a reason."""
         change: AmendIn = parse(AmendIn, data)  # type: ignore[assignment]
         now = self.clock()
@@ -223,8 +273,10 @@ class Ledger:
             lock_chain(s.connection())
             row = self._row(s, permission_id)
             if row.revoked_at is not None:
-                raise Conflict(f"permission {permission_id} is revoked; log a new permission "
-                               "instead of amending a revoked one")
+                raise Conflict(
+                    f"permission {permission_id} is revoked; log a new permission "
+                    "instead of amending a revoked one"
+                )
             before = Permission.from_row(row, now)
             if change.members is not None:
                 added = sorted(set(change.members) - set(before.members))
@@ -232,11 +284,14 @@ class Ledger:
             valid_from = change.valid_from or row.valid_from
             valid_until = change.valid_until or row.valid_until
             if valid_until <= valid_from:
-                raise InvalidRequest("valid_until must be after valid_from (the permission "
-                                     "would end before it starts)")
+                raise InvalidRequest(
+                    "valid_until must be after valid_from (the permission "
+                    "would end before it starts)"
+                )
             if change.valid_until is not None and valid_until <= now:
-                raise InvalidRequest("valid_until is already past; to end a permission now, "
-                                     "revoke it")
+                raise InvalidRequest(
+                    "valid_until is already past; to end a permission now, revoke it"
+                )
             self._check_overlap(s, row.project_id, valid_from, valid_until, exclude=row.id)
             diff: dict[str, Any] = {}
             for key, value in change.changes().items():
@@ -252,21 +307,29 @@ class Ledger:
                 if old != value:
                     diff[key] = {"before": old, "after": value}
             if not diff:
-                raise InvalidRequest("nothing would change: the values given are the stored "
-                                     "ones")
+                raise InvalidRequest("nothing would change: the values given are the stored ones")
             row.version += 1
             row.updated_at = now
             self._flush(s)
             s.refresh(row)
             perm = Permission.from_row(row, now)
-            self.audit.append_in(s.connection(), steward, "permission.amend",
-                                 f"permission:{row.id}", "ok", project_id=row.project_id,
-                                 reference=row.reference, reason=change.reason, changes=diff,
-                                 version=row.version)
+            self.audit.append_in(
+                s.connection(),
+                steward,
+                "permission.amend",
+                f"permission:{row.id}",
+                "ok",
+                project_id=row.project_id,
+                reference=row.reference,
+                reason=change.reason,
+                changes=diff,
+                version=row.version,
+            )
         return perm
 
-    def revoke(self, permission_id: int, data: dict | RevokeIn | str, *,
-               steward: str) -> Permission:
+    def revoke(
+        self, permission_id: int, data: dict | RevokeIn | str, *, steward: str
+    ) -> Permission:
         """End a permission now, with a reason; the reconciler stops its servers."""
         if isinstance(data, str):
             data = {"reason": data}
@@ -276,17 +339,26 @@ class Ledger:
             lock_chain(s.connection())
             row = self._row(s, permission_id)
             if row.revoked_at is not None:
-                raise Conflict(f"permission {permission_id} was already revoked at "
-                               f"{row.revoked_at.isoformat()} by {row.revoked_by}")
+                raise Conflict(
+                    f"permission {permission_id} was already revoked at "
+                    f"{row.revoked_at.isoformat()} by {row.revoked_by}"
+                )
             row.revoked_at, row.revoked_by, row.revoke_reason = now, steward, req.reason
             row.version += 1
             row.updated_at = now
             self._flush(s)
             perm = Permission.from_row(row, now)
-            self.audit.append_in(s.connection(), steward, "permission.revoke",
-                                 f"permission:{row.id}", "ok", project_id=row.project_id,
-                                 reference=row.reference, reason=req.reason,
-                                 members=list(perm.members))
+            self.audit.append_in(
+                s.connection(),
+                steward,
+                "permission.revoke",
+                f"permission:{row.id}",
+                "ok",
+                project_id=row.project_id,
+                reference=row.reference,
+                reason=req.reason,
+                members=list(perm.members),
+            )
         return perm
 
     # -- checks -------------------------------------------------------------------------
@@ -302,14 +374,18 @@ class Ledger:
 
     def _check_datasets(self, names: Collection[str]) -> None:
         if self.restricted_root is None:
-            raise InvalidRequest("no restricted catalogue is configured (data.restricted_root),"
-                                 " so no dataset can be granted; ask the operator")
+            raise InvalidRequest(
+                "no restricted catalogue is configured (data.restricted_root),"
+                " so no dataset can be granted; ask the operator"
+            )
         published = self.restricted_datasets()
         unknown = sorted(set(names) - published)
         if unknown:
             have = ", ".join(sorted(published)) or "none"
-            raise InvalidRequest(f"unknown restricted dataset(s): {', '.join(unknown)}; "
-                                 f"published restricted datasets: {have}")
+            raise InvalidRequest(
+                f"unknown restricted dataset(s): {', '.join(unknown)}; "
+                f"published restricted datasets: {have}"
+            )
 
     def _check_users(self, names: Collection[str], known: Collection[str] | None) -> None:
         if known is None and self.known_users is not None:
@@ -318,30 +394,41 @@ class Ledger:
             return
         unknown = sorted(set(names) - set(known))
         if unknown:
-            raise InvalidRequest(f"unknown hub user(s): {', '.join(unknown)}; each member must "
-                                 "have logged in to the hub once (or be added by an admin)")
+            raise InvalidRequest(
+                f"unknown hub user(s): {', '.join(unknown)}; each member must "
+                "have logged in to the hub once (or be added by an admin)"
+            )
 
     @staticmethod
     def _check_reference(s: Session, reference: str) -> None:
-        other = s.scalars(sa.select(PermissionRow).where(
-            PermissionRow.reference == reference)).first()
+        other = s.scalars(
+            sa.select(PermissionRow).where(PermissionRow.reference == reference)
+        ).first()
         if other is not None:
-            raise Conflict(f"reference number {reference} is already logged (permission "
-                           f"{other.id}, project {other.project_id}); amend that permission")
+            raise Conflict(
+                f"reference number {reference} is already logged (permission "
+                f"{other.id}, project {other.project_id}); amend that permission"
+            )
 
     @staticmethod
-    def _check_overlap(s: Session, project_id: str, start: datetime, end: datetime,
-                       exclude: int | None = None) -> None:
+    def _check_overlap(
+        s: Session, project_id: str, start: datetime, end: datetime, exclude: int | None = None
+    ) -> None:
         query = sa.select(PermissionRow).where(
-            PermissionRow.project_id == project_id, PermissionRow.revoked_at.is_(None),
-            PermissionRow.valid_from < end, PermissionRow.valid_until > start)
+            PermissionRow.project_id == project_id,
+            PermissionRow.revoked_at.is_(None),
+            PermissionRow.valid_from < end,
+            PermissionRow.valid_until > start,
+        )
         if exclude is not None:
             query = query.where(PermissionRow.id != exclude)
         other = s.scalars(query).first()
         if other is not None:
-            raise Conflict(f"project {project_id} already has permission {other.id} "
-                           f"(reference {other.reference}) for an overlapping period; amend it "
-                           "or revoke it first")
+            raise Conflict(
+                f"project {project_id} already has permission {other.id} "
+                f"(reference {other.reference}) for an overlapping period; amend it "
+                "or revoke it first"
+            )
 
     @staticmethod
     def _row(s: Session, permission_id: int) -> PermissionRow:

@@ -27,8 +27,15 @@ class HubAPIError(Exception):
 class HubAPI:
     """Async client of the hub API at ``api_url`` (``$JUPYTERHUB_API_URL``)."""
 
-    def __init__(self, api_url: str, token: str, *, page_size: int = 200,
-                 users_cache_seconds: float = 30.0, request_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        api_url: str,
+        token: str,
+        *,
+        page_size: int = 200,
+        users_cache_seconds: float = 30.0,
+        request_timeout: float = 30.0,
+    ) -> None:
         self.api_url = api_url.rstrip("/")
         self.token = token
         self.page_size = page_size
@@ -36,11 +43,16 @@ class HubAPI:
         self.request_timeout = request_timeout
         self._user_cache: tuple[float, frozenset[str]] | None = None
 
-    async def _call(self, method: str, path: str, params: dict | None = None,
-                    accept: str = "application/json") -> tuple[int, Any]:
+    async def _call(
+        self, method: str, path: str, params: dict | None = None, accept: str = "application/json"
+    ) -> tuple[int, Any]:
         url = url_concat(f"{self.api_url}{path}", params or {})
-        req = HTTPRequest(url, method=method, request_timeout=self.request_timeout,
-                          headers={"Authorization": f"token {self.token}", "Accept": accept})
+        req = HTTPRequest(
+            url,
+            method=method,
+            request_timeout=self.request_timeout,
+            headers={"Authorization": f"token {self.token}", "Accept": accept},
+        )
         try:
             resp = await AsyncHTTPClient().fetch(req, raise_error=False)
         except (OSError, HTTPClientError) as e:
@@ -54,9 +66,12 @@ class HubAPI:
     async def _users(self, **params: Any) -> AsyncIterator[dict]:
         offset = 0
         while True:
-            _, page = await self._call("GET", "/users",
-                                       {**params, "offset": offset, "limit": self.page_size},
-                                       accept=PAGINATION)
+            _, page = await self._call(
+                "GET",
+                "/users",
+                {**params, "offset": offset, "limit": self.page_size},
+                accept=PAGINATION,
+            )
             if isinstance(page, list):  # a hub without pagination support
                 for user in page:
                     yield user
@@ -88,5 +103,6 @@ class HubAPI:
     async def stop_server(self, username: str, server_name: str) -> int:
         """Ask the hub to stop a named server; returns the status (202/204 ok, 404 gone)."""
         code, _ = await self._call(
-            "DELETE", f"/users/{quote(username, safe='')}/servers/{quote(server_name, safe='')}")
+            "DELETE", f"/users/{quote(username, safe='')}/servers/{quote(server_name, safe='')}"
+        )
         return code

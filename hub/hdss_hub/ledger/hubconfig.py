@@ -17,15 +17,14 @@ from .access import READ_SCOPE, WRITE_SCOPE
 
 SERVICE = "ledger"
 DB_ENV = "HDSS_LEDGER_DB_URL"
-DEFAULTS = {"enabled": False, "port": 8091, "steward_group": "stewards",
-            "reconcile_seconds": 60}
+DEFAULTS = {"enabled": False, "port": 8091, "steward_group": "stewards", "reconcile_seconds": 60}
 
 # The service's own role: each scope is explained in hub/README-ledger.md.
 SERVICE_SCOPES = [
-    "list:users",          # list hub users (GET /users)...
-    "read:users:name",     # ...and their names: members must be hub users
-    "read:servers",        # see which servers run (the reconciler)
-    "delete:servers",      # stop a secure server whose permission ended
+    "list:users",  # list hub users (GET /users)...
+    "read:users:name",  # ...and their names: members must be hub users
+    "read:servers",  # see which servers run (the reconciler)
+    "delete:servers",  # stop a secure server whose permission ended
 ]
 
 
@@ -47,29 +46,37 @@ def ledger_services(settings: dict[str, Any]) -> list[dict[str, Any]]:
     ledger = _ledger(settings)
     if not ledger["enabled"]:
         return []
-    command = [sys.executable, "-m", "hdss_hub.ledger.service",
-               f"--steward-group={ledger['steward_group']}",
-               f"--reconcile-seconds={ledger['reconcile_seconds']}"]
+    command = [
+        sys.executable,
+        "-m",
+        "hdss_hub.ledger.service",
+        f"--steward-group={ledger['steward_group']}",
+        f"--reconcile-seconds={ledger['reconcile_seconds']}",
+    ]
     restricted = (settings.get("data") or {}).get("restricted_root")
     if restricted:
         command.append(f"--restricted-root={restricted}")
-    return [{
-        "name": SERVICE,
-        "url": f"http://127.0.0.1:{ledger['port']}",
-        "command": command,
-        "environment": {DB_ENV: db_url(settings)},
-        "display": True,
-        "info": {"description": "Research permissions and the audit log"},
-        # What the service may learn about a user who logs in to it: who they are and
-        # whether they hold the ledger's own scopes (granted only if the user has them).
-        "oauth_client_allowed_scopes": [WRITE_SCOPE, READ_SCOPE],
-    }]
+    return [
+        {
+            "name": SERVICE,
+            "url": f"http://127.0.0.1:{ledger['port']}",
+            "command": command,
+            "environment": {DB_ENV: db_url(settings)},
+            "display": True,
+            "info": {"description": "Research permissions and the audit log"},
+            # What the service may learn about a user who logs in to it: who they are and
+            # whether they hold the ledger's own scopes (granted only if the user has them).
+            "oauth_client_allowed_scopes": [WRITE_SCOPE, READ_SCOPE],
+        }
+    ]
 
 
 def ledger_custom_scopes() -> dict[str, dict[str, str]]:
     return {
-        WRITE_SCOPE: {"description": "Log, amend and revoke research permissions in the "
-                                     "ledger; read every permission and the audit log"},
+        WRITE_SCOPE: {
+            "description": "Log, amend and revoke research permissions in the "
+            "ledger; read every permission and the audit log"
+        },
         READ_SCOPE: {"description": "Read every research permission and the audit log"},
     }
 
@@ -80,16 +87,26 @@ def ledger_roles(settings: dict[str, Any]) -> list[dict[str, Any]]:
     if not ledger["enabled"]:
         return []
     return [
-        {"name": "ledger-service", "description": "The permission ledger service",
-         "scopes": list(SERVICE_SCOPES), "services": [SERVICE]},
-        {"name": "ledger-stewards", "description": "Data stewards: manage the ledger",
-         "scopes": [WRITE_SCOPE, READ_SCOPE, f"access:services!service={SERVICE}"],
-         "groups": [ledger["steward_group"]]},
+        {
+            "name": "ledger-service",
+            "description": "The permission ledger service",
+            "scopes": list(SERVICE_SCOPES),
+            "services": [SERVICE],
+        },
+        {
+            "name": "ledger-stewards",
+            "description": "Data stewards: manage the ledger",
+            "scopes": [WRITE_SCOPE, READ_SCOPE, f"access:services!service={SERVICE}"],
+            "groups": [ledger["steward_group"]],
+        },
         # Everyone may open the ledger (researchers see their own projects, others nothing);
         # the default 'user' role keeps 'self'. If another piece also redefines 'user',
         # merge the scopes into one role.
-        {"name": "user", "description": "Standard user privileges",
-         "scopes": ["self", f"access:services!service={SERVICE}"]},
+        {
+            "name": "user",
+            "description": "Standard user privileges",
+            "scopes": ["self", f"access:services!service={SERVICE}"],
+        },
     ]
 
 

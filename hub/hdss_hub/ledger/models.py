@@ -50,16 +50,19 @@ class PermissionRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     members: Mapped[list[MemberRow]] = relationship(
-        cascade="all, delete-orphan", order_by="MemberRow.username", lazy="selectin")
+        cascade="all, delete-orphan", order_by="MemberRow.username", lazy="selectin"
+    )
     datasets: Mapped[list[DatasetRow]] = relationship(
-        cascade="all, delete-orphan", order_by="DatasetRow.dataset", lazy="selectin")
+        cascade="all, delete-orphan", order_by="DatasetRow.dataset", lazy="selectin"
+    )
 
 
 class MemberRow(Base):
     __tablename__ = "ledger_members"
 
     permission_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("ledger_permissions.id", ondelete="CASCADE"), primary_key=True)
+        sa.ForeignKey("ledger_permissions.id", ondelete="CASCADE"), primary_key=True
+    )
     username: Mapped[str] = mapped_column(sa.String(255), primary_key=True, index=True)
 
 
@@ -67,5 +70,6 @@ class DatasetRow(Base):
     __tablename__ = "ledger_datasets"
 
     permission_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("ledger_permissions.id", ondelete="CASCADE"), primary_key=True)
+        sa.ForeignKey("ledger_permissions.id", ondelete="CASCADE"), primary_key=True
+    )
     dataset: Mapped[str] = mapped_column(sa.String(63), primary_key=True)

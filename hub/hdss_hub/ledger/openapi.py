@@ -37,8 +37,12 @@ def _body(name: str) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": _ref(name)}}}
 
 
-PERMISSION_ID = {"name": "permission_id", "in": "path", "required": True,
-                 "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}
+PERMISSION_ID = {
+    "name": "permission_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+}
 
 
 def spec(api_prefix: str = "/services/ledger/api") -> dict[str, Any]:
@@ -50,108 +54,182 @@ def spec(api_prefix: str = "/services/ledger/api") -> dict[str, Any]:
             "title": "HDSS permission ledger",
             "version": "1",
             "description": "Research permissions for restricted data. Data stewards (hub group "
-                           "or scope custom:ledger:write) log, amend and revoke; researchers "
-                           "see the projects they are members of; others see nothing. Every "
-                           "change and every denial is in the audit log.",
+            "or scope custom:ledger:write) log, amend and revoke; researchers "
+            "see the projects they are members of; others see nothing. Every "
+            "change and every denial is in the audit log.",
         },
         "servers": [{"url": api_prefix}],
         "security": [{"hubToken": []}],
         "paths": {
-            "/me": {"get": {
-                "operationId": "whoami", "summary": "who the ledger thinks you are",
-                "responses": {"200": _json(_ref("Caller"), "the caller"), **_errors("403")},
-            }},
+            "/me": {
+                "get": {
+                    "operationId": "whoami",
+                    "summary": "who the ledger thinks you are",
+                    "responses": {"200": _json(_ref("Caller"), "the caller"), **_errors("403")},
+                }
+            },
             "/permissions": {
                 "get": {
                     "operationId": "listPermissions",
                     "summary": "permissions you may see (stewards: all; others: your own)",
                     "parameters": [
-                        {"name": "state", "in": "query", "schema": {
-                            "type": "string",
-                            "enum": ["pending", "active", "expired", "revoked"]}},
-                        {"name": "project_id", "in": "query",
-                         "schema": {"type": "string", "pattern": PROJECT_ID_RE}},
-                        {"name": "member", "in": "query",
-                         "schema": {"type": "string", "pattern": USERNAME_RE}},
+                        {
+                            "name": "state",
+                            "in": "query",
+                            "schema": {
+                                "type": "string",
+                                "enum": ["pending", "active", "expired", "revoked"],
+                            },
+                        },
+                        {
+                            "name": "project_id",
+                            "in": "query",
+                            "schema": {"type": "string", "pattern": PROJECT_ID_RE},
+                        },
+                        {
+                            "name": "member",
+                            "in": "query",
+                            "schema": {"type": "string", "pattern": USERNAME_RE},
+                        },
                     ],
                     "responses": {
-                        "200": _json({"type": "array", "items": _ref("Permission")},
-                                     "the permissions"),
+                        "200": _json(
+                            {"type": "array", "items": _ref("Permission")}, "the permissions"
+                        ),
                         **_errors("400", "403"),
                     },
                 },
                 "post": {
-                    "operationId": "logPermission", "summary": "log a new permission (stewards)",
+                    "operationId": "logPermission",
+                    "summary": "log a new permission (stewards)",
                     "requestBody": _body("PermissionIn"),
-                    "responses": {"201": _json(_ref("Permission"), "logged"),
-                                  **_errors("400", "403", "409", "422")},
+                    "responses": {
+                        "201": _json(_ref("Permission"), "logged"),
+                        **_errors("400", "403", "409", "422"),
+                    },
                 },
             },
             "/permissions/{permission_id}": {
                 "parameters": [PERMISSION_ID],
-                "get": {"operationId": "getPermission", "summary": "one permission",
-                        "responses": {"200": one, **_errors("400", "403", "404")}},
-                "patch": {"operationId": "amendPermission",
-                          "summary": "amend with a reason (stewards)",
-                          "requestBody": _body("AmendIn"),
-                          "responses": {"200": one,
-                                        **_errors("400", "403", "404", "409", "422")}},
+                "get": {
+                    "operationId": "getPermission",
+                    "summary": "one permission",
+                    "responses": {"200": one, **_errors("400", "403", "404")},
+                },
+                "patch": {
+                    "operationId": "amendPermission",
+                    "summary": "amend with a reason (stewards)",
+                    "requestBody": _body("AmendIn"),
+                    "responses": {"200": one, **_errors("400", "403", "404", "409", "422")},
+                },
             },
             "/permissions/{permission_id}/revoke": {
                 "parameters": [PERMISSION_ID],
-                "post": {"operationId": "revokePermission",
-                         "summary": "revoke now, with a reason (stewards)",
-                         "requestBody": _body("RevokeIn"),
-                         "responses": {"200": one,
-                                       **_errors("400", "403", "404", "409", "422")}},
+                "post": {
+                    "operationId": "revokePermission",
+                    "summary": "revoke now, with a reason (stewards)",
+                    "requestBody": _body("RevokeIn"),
+                    "responses": {"200": one, **_errors("400", "403", "404", "409", "422")},
+                },
             },
-            "/audit": {"get": {
-                "operationId": "listAudit", "summary": "audit entries (stewards, auditors)",
-                "parameters": [
-                    {"name": "since", "in": "query",
-                     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_SEQ}},
-                    {"name": "limit", "in": "query",
-                     "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
-                ],
-                "responses": {"200": _json({"type": "array", "items": _ref("AuditEntry")},
-                                           "entries in chain order"),
-                              **_errors("400", "403")},
-            }},
-            "/audit/verify": {"get": {
-                "operationId": "verifyAudit", "summary": "recompute the hash chain",
-                "responses": {"200": _json(_ref("Verify"), "the result"), **_errors("403")},
-            }},
+            "/audit": {
+                "get": {
+                    "operationId": "listAudit",
+                    "summary": "audit entries (stewards, auditors)",
+                    "parameters": [
+                        {
+                            "name": "since",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_SEQ},
+                        },
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
+                        },
+                    ],
+                    "responses": {
+                        "200": _json(
+                            {"type": "array", "items": _ref("AuditEntry")}, "entries in chain order"
+                        ),
+                        **_errors("400", "403"),
+                    },
+                }
+            },
+            "/audit/verify": {
+                "get": {
+                    "operationId": "verifyAudit",
+                    "summary": "recompute the hash chain",
+                    "responses": {"200": _json(_ref("Verify"), "the result"), **_errors("403")},
+                }
+            },
         },
         "components": {
-            "securitySchemes": {"hubToken": {
-                "type": "apiKey", "in": "header", "name": "Authorization",
-                "description": "'token <JupyterHub API token>'; in a browser the hub login "
-                               "cookie is used instead"}},
+            "securitySchemes": {
+                "hubToken": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Authorization",
+                    "description": "'token <JupyterHub API token>'; in a browser the hub login "
+                    "cookie is used instead",
+                }
+            },
             "schemas": {
                 "PermissionIn": _schema(PermissionIn),
                 "AmendIn": _schema(AmendIn),
                 "RevokeIn": _schema(RevokeIn),
                 "Permission": _schema(PermissionOut),
-                "Error": {"type": "object", "required": ["status", "message"], "properties": {
-                    "status": {"type": "integer"}, "message": {"type": "string", "minLength": 1},
-                }},
-                "Caller": {"type": "object", "required": ["name", "role"], "properties": {
-                    "name": {"type": "string"},
-                    "role": {"type": "string", "enum": ["steward", "auditor", "researcher"]},
-                }},
-                "AuditEntry": {"type": "object", "required": [
-                    "seq", "ts", "actor", "action", "target", "outcome", "details",
-                    "prev_hash", "hash"], "properties": {
-                    "seq": {"type": "integer"}, "ts": {"type": "string"},
-                    "actor": {"type": "string"}, "action": {"type": "string"},
-                    "target": {"type": "string"}, "outcome": {"type": "string"},
-                    "details": {"type": "object"}, "prev_hash": {"type": "string"},
-                    "hash": {"type": "string"}}},
-                "Verify": {"type": "object", "required": ["ok", "checked", "message"],
-                           "properties": {
-                               "ok": {"type": "boolean"}, "checked": {"type": "integer"},
-                               "broken_seq": {"type": ["integer", "null"]},
-                               "message": {"type": "string"}}},
+                "Error": {
+                    "type": "object",
+                    "required": ["status", "message"],
+                    "properties": {
+                        "status": {"type": "integer"},
+                        "message": {"type": "string", "minLength": 1},
+                    },
+                },
+                "Caller": {
+                    "type": "object",
+                    "required": ["name", "role"],
+                    "properties": {
+                        "name": {"type": "string"},
+                        "role": {"type": "string", "enum": ["steward", "auditor", "researcher"]},
+                    },
+                },
+                "AuditEntry": {
+                    "type": "object",
+                    "required": [
+                        "seq",
+                        "ts",
+                        "actor",
+                        "action",
+                        "target",
+                        "outcome",
+                        "details",
+                        "prev_hash",
+                        "hash",
+                    ],
+                    "properties": {
+                        "seq": {"type": "integer"},
+                        "ts": {"type": "string"},
+                        "actor": {"type": "string"},
+                        "action": {"type": "string"},
+                        "target": {"type": "string"},
+                        "outcome": {"type": "string"},
+                        "details": {"type": "object"},
+                        "prev_hash": {"type": "string"},
+                        "hash": {"type": "string"},
+                    },
+                },
+                "Verify": {
+                    "type": "object",
+                    "required": ["ok", "checked", "message"],
+                    "properties": {
+                        "ok": {"type": "boolean"},
+                        "checked": {"type": "integer"},
+                        "broken_seq": {"type": ["integer", "null"]},
+                        "message": {"type": "string"},
+                    },
+                },
             },
         },
     }

@@ -20,7 +20,7 @@ ACTOR = "ledger-reconciler"
 def secure_project(server_name: str) -> str | None:
     """The project id of a secure server's name, or None for any other server."""
     if server_name.startswith(SECURE_PREFIX) and len(server_name) > len(SECURE_PREFIX):
-        return server_name[len(SECURE_PREFIX):]
+        return server_name[len(SECURE_PREFIX) :]
     return None
 
 
@@ -39,12 +39,28 @@ async def reconcile_once(ledger: Ledger, hub: HubAPI) -> list[tuple[str, str]]:
             code = await hub.stop_server(username, name)
         except HubAPIError as e:
             log.error("could not stop %s: %s", target, e)
-            ledger.audit.append(ACTOR, "server.stop", target, "failed", user=username,
-                                project_id=project_id, reason=reason, error=str(e))
+            ledger.audit.append(
+                ACTOR,
+                "server.stop",
+                target,
+                "failed",
+                user=username,
+                project_id=project_id,
+                reason=reason,
+                error=str(e),
+            )
             continue
         outcome = "stopped" if code in (202, 204) else "gone"
         log.warning("stopped %s (%s): %s", target, code, reason)
-        ledger.audit.append(ACTOR, "server.stop", target, outcome, user=username,
-                            project_id=project_id, reason=reason, status=code)
+        ledger.audit.append(
+            ACTOR,
+            "server.stop",
+            target,
+            outcome,
+            user=username,
+            project_id=project_id,
+            reason=reason,
+            status=code,
+        )
         stopped.append((username, name))
     return stopped

@@ -57,18 +57,23 @@ def _unique(values: list[str]) -> list[str]:
 
 ProjectId = Annotated[str, Field(pattern=PROJECT_ID_RE, description="project id, e.g. diab-2026")]
 Username = Annotated[str, Field(pattern=USERNAME_RE, max_length=255), AfterValidator(_encodable)]
-DatasetName = Annotated[str, Field(pattern=DATASET_RE, max_length=63,
-                                   description="plain name of a restricted dataset")]
+DatasetName = Annotated[
+    str, Field(pattern=DATASET_RE, max_length=63, description="plain name of a restricted dataset")
+]
 Line = Annotated[str, Field(pattern=LINE_RE), AfterValidator(_encodable)]
 Text = Annotated[str, Field(pattern=TEXT_RE), AfterValidator(_encodable)]
-Time = Annotated[AwareDatetime, AfterValidator(_in_range),
-                 Field(description="ISO 8601 time with a UTC offset, e.g. 2026-12-01T00:00:00Z")]
-Members = Annotated[list[Username], Field(min_length=1, max_length=500),
-                    AfterValidator(_unique)]
-Datasets = Annotated[list[DatasetName], Field(min_length=1, max_length=200),
-                     AfterValidator(_unique)]
-Reason = Annotated[Text, Field(min_length=3, max_length=2000,
-                               description="why; kept in the audit log")]
+Time = Annotated[
+    AwareDatetime,
+    AfterValidator(_in_range),
+    Field(description="ISO 8601 time with a UTC offset, e.g. 2026-12-01T00:00:00Z"),
+]
+Members = Annotated[list[Username], Field(min_length=1, max_length=500), AfterValidator(_unique)]
+Datasets = Annotated[
+    list[DatasetName], Field(min_length=1, max_length=200), AfterValidator(_unique)
+]
+Reason = Annotated[
+    Text, Field(min_length=3, max_length=2000, description="why; kept in the audit log")
+]
 
 
 class PermissionIn(BaseModel):
@@ -79,10 +84,20 @@ class PermissionIn(BaseModel):
     project_id: ProjectId
     members: Members = Field(description="hub usernames of the project's researchers")
     datasets: Datasets
-    authority: Annotated[Line, Field(min_length=2, max_length=200,
-                                     examples=["Sundhedsdatastyrelsen", "Danmarks Statistik"])]
-    reference: Annotated[str, Field(pattern=REFERENCE_RE, max_length=100,
-                                    description="the authority's reference number (unique)")]
+    authority: Annotated[
+        Line,
+        Field(
+            min_length=2, max_length=200, examples=["Sundhedsdatastyrelsen", "Danmarks Statistik"]
+        ),
+    ]
+    reference: Annotated[
+        str,
+        Field(
+            pattern=REFERENCE_RE,
+            max_length=100,
+            description="the authority's reference number (unique)",
+        ),
+    ]
     legal_basis: Annotated[Text, Field(min_length=3, max_length=2000)]
     valid_from: Time
     valid_until: Time
@@ -90,8 +105,9 @@ class PermissionIn(BaseModel):
     @model_validator(mode="after")
     def _window(self) -> PermissionIn:
         if self.valid_until <= self.valid_from:
-            raise ValueError("valid_until must be after valid_from (the permission would end "
-                             "before it starts)")
+            raise ValueError(
+                "valid_until must be after valid_from (the permission would end before it starts)"
+            )
         return self
 
 
@@ -111,8 +127,10 @@ class AmendIn(BaseModel):
     @model_validator(mode="after")
     def _something(self) -> AmendIn:
         if not self.changes():
-            raise ValueError("nothing to amend: give at least one of members, datasets, "
-                             "authority, legal_basis, valid_from, valid_until")
+            raise ValueError(
+                "nothing to amend: give at least one of members, datasets, "
+                "authority, legal_basis, valid_from, valid_until"
+            )
         return self
 
     def changes(self) -> dict:
@@ -127,9 +145,8 @@ class RevokeIn(BaseModel):
 
 PATTERN_HINTS = {
     "project_id": "a project id is 2-41 lower-case letters, digits and '-', starting with a "
-                  "letter or digit",
-    "datasets": "a dataset is a plain name (lower-case letters, digits, '_' and '-'), never a "
-                "path",
+    "letter or digit",
+    "datasets": "a dataset is a plain name (lower-case letters, digits, '_' and '-'), never a path",
     "members": "a member is a hub username",
     "reference": "a reference number is letters, digits, spaces and ./_:#-",
 }
@@ -182,8 +199,9 @@ class PermissionOut(BaseModel):
     logged_by: str
     valid_from: datetime
     valid_until: datetime
-    state: Annotated[str, Field(json_schema_extra={"enum": ["pending", "active", "expired",
-                                                             "revoked"]})]
+    state: Annotated[
+        str, Field(json_schema_extra={"enum": ["pending", "active", "expired", "revoked"]})
+    ]
     version: int
     created_at: datetime
     updated_at: datetime

@@ -38,15 +38,19 @@ class LedgerService(Application):
     name = "hdss-ledger"
     description = "Permission ledger and audit log of the Health Data Science Sandbox"
 
-    db_url = Unicode(help=f"SQLAlchemy URL of the ledger database (default ${DB_ENV})"
-                     ).tag(config=True)
+    db_url = Unicode(help=f"SQLAlchemy URL of the ledger database (default ${DB_ENV})").tag(
+        config=True
+    )
     restricted_root = Unicode(
         "", help="root of the restricted dataset catalogue (settings data.restricted_root)"
     ).tag(config=True)
-    steward_group = Unicode("stewards", help="hub group whose members are data stewards"
-                            ).tag(config=True)
-    reconcile_seconds = Int(60, help="seconds between reconciler passes, which stop secure "
-                                     "servers whose permission ended").tag(config=True)
+    steward_group = Unicode("stewards", help="hub group whose members are data stewards").tag(
+        config=True
+    )
+    reconcile_seconds = Int(
+        60,
+        help="seconds between reconciler passes, which stop secure servers whose permission ended",
+    ).tag(config=True)
     service_prefix = Unicode(help="URL prefix ($JUPYTERHUB_SERVICE_PREFIX)").tag(config=True)
 
     aliases = {
@@ -68,8 +72,10 @@ class LedgerService(Application):
     def _require_env(self, name: str) -> str:
         value = os.environ.get(name)
         if not value:
-            raise ConfigError(f"${name} is not set: the ledger runs as a JupyterHub managed "
-                              "service (hdss_hub.ledger.hubconfig.apply_ledger registers it)")
+            raise ConfigError(
+                f"${name} is not set: the ledger runs as a JupyterHub managed "
+                "service (hdss_hub.ledger.hubconfig.apply_ledger registers it)"
+            )
         return value
 
     def build(self) -> tuple[ServiceContext, str, int]:
@@ -78,19 +84,26 @@ class LedgerService(Application):
         if self.reconcile_seconds < 1:
             raise ConfigError("--reconcile-seconds must be at least 1")
         bind = urlparse(self._require_env("JUPYTERHUB_SERVICE_URL"))
-        hub = HubAPI(self._require_env("JUPYTERHUB_API_URL"),
-                     self._require_env("JUPYTERHUB_API_TOKEN"))
+        hub = HubAPI(
+            self._require_env("JUPYTERHUB_API_URL"), self._require_env("JUPYTERHUB_API_TOKEN")
+        )
         ledger = Ledger(self.db_url, restricted_root=self.restricted_root or None)
-        ctx = ServiceContext(ledger=ledger, hub=hub, prefix=self.service_prefix,
-                             steward_group=self.steward_group)
+        ctx = ServiceContext(
+            ledger=ledger, hub=hub, prefix=self.service_prefix, steward_group=self.steward_group
+        )
         return ctx, bind.hostname or "127.0.0.1", bind.port or 80
 
     def start(self) -> None:
         ctx, address, port = self.build()
         app = make_app(ctx)
         app.listen(port, address, max_body_size=MAX_BODY, xheaders=True)
-        self.log.info("ledger listening on %s:%s%s (stewards: group %s)", address, port,
-                      ctx.prefix, self.steward_group)
+        self.log.info(
+            "ledger listening on %s:%s%s (stewards: group %s)",
+            address,
+            port,
+            ctx.prefix,
+            self.steward_group,
+        )
         running = asyncio.Lock()
 
         async def reconcile() -> None:
@@ -114,8 +127,9 @@ def main(argv: list[str] | None = None) -> None:
     app.initialize(argv)
     logging.getLogger("hdss_hub").setLevel(app.log_level)
     if not logging.getLogger("hdss_hub").handlers:
-        logging.getLogger("hdss_hub").addHandler(app.log.handlers[0] if app.log.handlers
-                                                 else logging.StreamHandler())
+        logging.getLogger("hdss_hub").addHandler(
+            app.log.handlers[0] if app.log.handlers else logging.StreamHandler()
+        )
     try:
         app.start()
     except ConfigError as e:

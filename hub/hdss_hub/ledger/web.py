@@ -77,17 +77,29 @@ class Base(HubOAuthenticated, web.RequestHandler):
         """Audit the denial (for an identified caller) and refuse."""
         caller = self.caller
         if caller is not None:
-            await self.blocking(self.ledger.audit.append, caller.name, "access.denied", target,
-                                "denied", method=self.request.method, path=self.request.path,
-                                role=caller.role, reason=reason)
+            await self.blocking(
+                self.ledger.audit.append,
+                caller.name,
+                "access.denied",
+                target,
+                "denied",
+                method=self.request.method,
+                path=self.request.path,
+                role=caller.role,
+                reason=reason,
+            )
         raise web.HTTPError(status, reason)
 
     async def require_steward(self, target: str) -> Caller:
         caller = self.caller
         if caller is None or not caller.steward:
-            await self.deny(403, target, "only data stewards (group "
-                            f"'{self.ctx.steward_group}' or scope custom:ledger:write) may "
-                            "change the ledger")
+            await self.deny(
+                403,
+                target,
+                "only data stewards (group "
+                f"'{self.ctx.steward_group}' or scope custom:ledger:write) may "
+                "change the ledger",
+            )
         return caller  # type: ignore[return-value]
 
     async def visible(self, permission_id: int):
@@ -113,8 +125,11 @@ class ApiBase(Base):
 
     def prepare(self) -> None:
         if self.caller is None:
-            raise web.HTTPError(403, "authentication required: send 'Authorization: token "
-                                     "<your hub API token>' or log in to the hub")
+            raise web.HTTPError(
+                403,
+                "authentication required: send 'Authorization: token "
+                "<your hub API token>' or log in to the hub",
+            )
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         message = self._reason
@@ -134,8 +149,9 @@ class ApiBase(Base):
         except (ValueError, UnicodeDecodeError):
             raise web.HTTPError(400, "the request body is not valid JSON") from None
         if not isinstance(data, dict):
-            raise web.HTTPError(422, f"the request body must be a JSON object, not "
-                                     f"{type(data).__name__}")
+            raise web.HTTPError(
+                422, f"the request body must be a JSON object, not {type(data).__name__}"
+            )
         return data
 
     def int_arg(self, name: str, low: int, high: int) -> int | None:
@@ -143,8 +159,9 @@ class ApiBase(Base):
         if raw is None:
             return None
         if not raw.isascii() or not raw.isdigit() or not low <= int(raw) <= high:
-            raise web.HTTPError(400, f"query parameter {name} must be an integer "
-                                     f"from {low} to {high}")
+            raise web.HTTPError(
+                400, f"query parameter {name} must be an integer from {low} to {high}"
+            )
         return int(raw)
 
     async def call(self, fn: Callable, *args: Any, **kwargs: Any) -> Any:
@@ -192,11 +209,11 @@ class PermissionsHandler(ApiBase):
             raise web.HTTPError(400, "member is not a valid username")
         if not caller.reads_all:
             if member not in (None, caller.name):
-                await self.deny(403, f"member:{member}",
-                                "researchers may list only their own projects")
+                await self.deny(
+                    403, f"member:{member}", "researchers may list only their own projects"
+                )
             member = caller.name
-        perms = await self.call(self.ledger.list, member=member, project_id=project_id,
-                                state=state)
+        perms = await self.call(self.ledger.list, member=member, project_id=project_id, state=state)
         self.send([p.to_json() for p in perms])
 
     async def post(self) -> None:
@@ -218,8 +235,7 @@ class PermissionHandler(ApiBase):
         caller = await self.require_steward(f"permission:{pid}")
         data = self.body()
         known = await self.ctx.known_users()
-        perm = await self.call(self.ledger.amend, pid, data, steward=caller.name,
-                               known_users=known)
+        perm = await self.call(self.ledger.amend, pid, data, steward=caller.name, known_users=known)
         self.send(perm.to_json())
 
 
@@ -249,14 +265,23 @@ class VerifyHandler(ApiBase):
         if not self.caller.reads_all:
             await self.deny(403, "audit", "only data stewards and auditors may verify the log")
         result = await self.blocking(self.ledger.audit.verify)
-        self.send({"ok": result.ok, "checked": result.checked, "broken_seq": result.broken_seq,
-                   "message": result.message()})
+        self.send(
+            {
+                "ok": result.ok,
+                "checked": result.checked,
+                "broken_seq": result.broken_seq,
+                "message": result.message(),
+            }
+        )
 
 
 class ApiNotFound(ApiBase):
     def prepare(self) -> None:
-        raise web.HTTPError(404, f"no such API endpoint: {self.request.method} "
-                                 f"{self.request.path}; see {self.ctx.prefix}api/openapi.json")
+        raise web.HTTPError(
+            404,
+            f"no such API endpoint: {self.request.method} "
+            f"{self.request.path}; see {self.ctx.prefix}api/openapi.json",
+        )
 
 
 # -- pages --------------------------------------------------------------------------------
@@ -287,8 +312,9 @@ class PageBase(Base):
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, web.HTTPError) and exc.log_message:
             message = exc.log_message % exc.args if exc.args else exc.log_message
-        self.render("error.html", caller=None, prefix=self.ctx.prefix, status=status_code,
-                    message=message)
+        self.render(
+            "error.html", caller=None, prefix=self.ctx.prefix, status=status_code, message=message
+        )
 
     def get_template_path(self) -> str:
         return str(TEMPLATES)
@@ -309,28 +335,48 @@ class NewPermissionPage(PageBase):
     @web.authenticated
     async def get(self) -> None:
         await self.require_steward("page:new")
-        self.render_page("new.html", form={}, error=None,
-                         datasets=sorted(self.ledger.restricted_datasets()))
+        self.render_page(
+            "new.html", form={}, error=None, datasets=sorted(self.ledger.restricted_datasets())
+        )
 
     @web.authenticated
     async def post(self) -> None:
         caller = await self.require_steward("page:new")
-        form = {k: self.get_body_argument(k, "") for k in (
-            "project_id", "members", "datasets", "authority", "reference", "legal_basis",
-            "valid_from", "valid_until")}
+        form = {
+            k: self.get_body_argument(k, "")
+            for k in (
+                "project_id",
+                "members",
+                "datasets",
+                "authority",
+                "reference",
+                "legal_basis",
+                "valid_from",
+                "valid_until",
+            )
+        }
         form["datasets"] = " ".join(self.get_body_arguments("datasets"))
-        data = {**form, "members": _split(form["members"]),
-                "datasets": _split(form["datasets"]),
-                "valid_from": _day(form["valid_from"]),
-                "valid_until": _day(form["valid_until"])}
+        data = {
+            **form,
+            "members": _split(form["members"]),
+            "datasets": _split(form["datasets"]),
+            "valid_from": _day(form["valid_from"]),
+            "valid_until": _day(form["valid_until"]),
+        }
         data = {k: v for k, v in data.items() if v not in (None, "")}
         try:
             known = await self.ctx.known_users()
-            perm = await self.blocking(self.ledger.log, data, steward=caller.name,
-                                       known_users=known)
+            perm = await self.blocking(
+                self.ledger.log, data, steward=caller.name, known_users=known
+            )
         except LedgerError as e:
-            self.render_page("new.html", status=e.status, form=form, error=str(e),
-                             datasets=sorted(self.ledger.restricted_datasets()))
+            self.render_page(
+                "new.html",
+                status=e.status,
+                form=form,
+                error=str(e),
+                datasets=sorted(self.ledger.restricted_datasets()),
+            )
             return
         self.redirect(f"{self.ctx.prefix}permissions/{perm.id}")
 
@@ -363,8 +409,9 @@ class AmendPage(PageBase):
             data["legal_basis"] = basis
         try:
             known = await self.ctx.known_users()
-            perm = await self.blocking(self.ledger.amend, pid, data, steward=caller.name,
-                                       known_users=known)
+            perm = await self.blocking(
+                self.ledger.amend, pid, data, steward=caller.name, known_users=known
+            )
         except LedgerError as e:
             self.render_page("permission.html", status=e.status, p=current, error=str(e))
             return
@@ -378,9 +425,12 @@ class RevokePage(PageBase):
         caller = await self.require_steward(f"permission:{pid}")
         current = await self.visible(pid)
         try:
-            perm = await self.blocking(self.ledger.revoke, pid,
-                                       {"reason": self.get_body_argument("reason", "")},
-                                       steward=caller.name)
+            perm = await self.blocking(
+                self.ledger.revoke,
+                pid,
+                {"reason": self.get_body_argument("reason", "")},
+                steward=caller.name,
+            )
         except LedgerError as e:
             self.render_page("permission.html", status=e.status, p=current, error=str(e))
             return
@@ -392,8 +442,9 @@ class AuditPage(PageBase):
     async def get(self) -> None:
         caller = self.caller
         if caller is None or not caller.reads_all:
-            await self.deny(403, "page:audit", "only data stewards and auditors may read the "
-                                               "audit log")
+            await self.deny(
+                403, "page:audit", "only data stewards and auditors may read the audit log"
+            )
 
         def read():
             head = self.ledger.audit.head()
@@ -422,8 +473,9 @@ HANDLERS: list[tuple[str, type]] = [
 ]
 
 
-def make_app(ctx: ServiceContext, *, auth_mixin: type | None = None,
-             **settings: Any) -> web.Application:
+def make_app(
+    ctx: ServiceContext, *, auth_mixin: type | None = None, **settings: Any
+) -> web.Application:
     """The tornado application. ``auth_mixin`` (tests only) is put in front of every handler
     that authenticates, replacing how the caller is identified."""
     prefix = ctx.prefix
@@ -431,8 +483,7 @@ def make_app(ctx: ServiceContext, *, auth_mixin: type | None = None,
     for pattern, handler in HANDLERS:
         if auth_mixin is not None and issubclass(handler, Base):
             handler = type(handler.__name__, (auth_mixin, handler), {})
-        routes.append((prefix + pattern + "/?" if pattern else prefix + "?", handler,
-                       {"ctx": ctx}))
+        routes.append((prefix + pattern + "/?" if pattern else prefix + "?", handler, {"ctx": ctx}))
     if auth_mixin is None:
         routes.append((prefix + "oauth_callback", HubOAuthCallbackHandler))
     settings.setdefault("cookie_secret", os.urandom(32))

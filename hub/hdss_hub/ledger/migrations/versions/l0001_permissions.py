@@ -37,15 +37,23 @@ def upgrade() -> None:
     op.create_index("ix_ledger_permissions_project_id", "ledger_permissions", ["project_id"])
     op.create_table(
         "ledger_members",
-        sa.Column("permission_id", sa.Integer,
-                  sa.ForeignKey("ledger_permissions.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column(
+            "permission_id",
+            sa.Integer,
+            sa.ForeignKey("ledger_permissions.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
         sa.Column("username", sa.String(255), primary_key=True),
     )
     op.create_index("ix_ledger_members_username", "ledger_members", ["username"])
     op.create_table(
         "ledger_datasets",
-        sa.Column("permission_id", sa.Integer,
-                  sa.ForeignKey("ledger_permissions.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column(
+            "permission_id",
+            sa.Integer,
+            sa.ForeignKey("ledger_permissions.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
         sa.Column("dataset", sa.String(63), primary_key=True),
     )
 
