@@ -133,6 +133,17 @@ def test_no_docker_socket_and_no_host_paths_but_the_data(student_container, synt
             assert mount["Type"] == "volume" and mount["Destination"] == "/home/jovyan", mount
 
 
+def test_course_notebooks_are_in_the_new_home_and_the_helper_reads_the_data(student_container):
+    code, listing = run(student_container, "ls ~/course")
+    assert code == 0 and "01_study_population.ipynb" in listing, listing
+    code, out = run(
+        student_container,
+        "/opt/venv/bin/python -c 'import hdss_data; "
+        'print(hdss_data.open_dataset().execute("select count(*) from bef").fetchone()[0])\'',
+    )
+    assert code == 0 and int(out.splitlines()[-1]) > 0, out
+
+
 def test_synthetic_data_is_readable_and_read_only_even_for_root(student_container):
     code, listing = run(student_container, "ls /data/synthetic/dk-registers")
     assert code == 0 and "datapackage.json" in listing
