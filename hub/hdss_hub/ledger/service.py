@@ -13,34 +13,30 @@ The database URL comes from ``$HDSS_LEDGER_DB_URL`` (it may hold a password); th
 from __future__ import annotations
 
 import asyncio
-import logging
-import os
-import sys
-from urllib.parse import urlparse
 
 from tornado.ioloop import IOLoop, PeriodicCallback
-from traitlets import Int, Unicode, default
-from traitlets.config import Application
+from traitlets import Int, Unicode
 
+from ..webservice import DB_ENV, ConfigError, HubService
 from .core import Ledger
 from .hubapi import HubAPI
 from .reconcile import reconcile_once
 from .web import MAX_BODY, ServiceContext, make_app
 
-DB_ENV = "HDSS_LEDGER_DB_URL"
+__all__ = ["DB_ENV", "ConfigError", "LedgerService", "main"]
 
 
-class ConfigError(Exception):
-    """The service cannot start; the message names the setting to fix."""
-
-
-class LedgerService(Application):
+class LedgerService(HubService):
     name = "hdss-ledger"
     description = "Permission ledger and audit log of the Health Data Science Sandbox"
-
-    db_url = Unicode(help=f"SQLAlchemy URL of the ledger database (default ${DB_ENV})").tag(
-        config=True
+    default_prefix = "/services/ledger/"
+    not_managed = (
+        "the ledger runs as a JupyterHub managed "
+        "service (hdss_hub.ledger.hubconfig.apply_ledger registers it)"
     )
+    max_body = MAX_BODY
+    log_to_app = True
+
     restricted_root = Unicode(
         "", help="root of the restricted dataset catalogue (settings data.restricted_root)"
     ).tag(config=True)
@@ -51,7 +47,6 @@ class LedgerService(Application):
         60,
         help="seconds between reconciler passes, which stop secure servers whose permission ended",
     ).tag(config=True)
-    service_prefix = Unicode(help="URL prefix ($JUPYTERHUB_SERVICE_PREFIX)").tag(config=True)
 
     aliases = {
         "db-url": "LedgerService.db_url",
@@ -61,42 +56,23 @@ class LedgerService(Application):
         "log-level": "Application.log_level",
     }
 
-    @default("db_url")
-    def _db_url_default(self) -> str:
-        return os.environ.get(DB_ENV, "")
-
-    @default("service_prefix")
-    def _prefix_default(self) -> str:
-        return os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/ledger/")
-
-    def _require_env(self, name: str) -> str:
-        value = os.environ.get(name)
-        if not value:
-            raise ConfigError(
-                f"${name} is not set: the ledger runs as a JupyterHub managed "
-                "service (hdss_hub.ledger.hubconfig.apply_ledger registers it)"
-            )
-        return value
-
     def build(self) -> tuple[ServiceContext, str, int]:
-        if not self.db_url:
-            raise ConfigError(f"no database: set ${DB_ENV} or --db-url")
+        db_url = self.require_db()
         if self.reconcile_seconds < 1:
             raise ConfigError("--reconcile-seconds must be at least 1")
-        bind = urlparse(self._require_env("JUPYTERHUB_SERVICE_URL"))
+        address, port = self.bind_address()
         hub = HubAPI(
-            self._require_env("JUPYTERHUB_API_URL"), self._require_env("JUPYTERHUB_API_TOKEN")
+            self.require_env("JUPYTERHUB_API_URL"), self.require_env("JUPYTERHUB_API_TOKEN")
         )
-        ledger = Ledger(self.db_url, restricted_root=self.restricted_root or None)
+        ledger = Ledger(db_url, restricted_root=self.restricted_root or None)
         ctx = ServiceContext(
             ledger=ledger, hub=hub, prefix=self.service_prefix, steward_group=self.steward_group
         )
-        return ctx, bind.hostname or "127.0.0.1", bind.port or 80
+        return ctx, address, port
 
     def start(self) -> None:
         ctx, address, port = self.build()
-        app = make_app(ctx)
-        app.listen(port, address, max_body_size=MAX_BODY, xheaders=True)
+        self.listen(make_app(ctx), address, port)
         self.log.info(
             "ledger listening on %s:%s%s (stewards: group %s)",
             address,
@@ -123,18 +99,7 @@ class LedgerService(Application):
 
 
 def main(argv: list[str] | None = None) -> None:
-    app = LedgerService()
-    app.initialize(argv)
-    logging.getLogger("hdss_hub").setLevel(app.log_level)
-    if not logging.getLogger("hdss_hub").handlers:
-        logging.getLogger("hdss_hub").addHandler(
-            app.log.handlers[0] if app.log.handlers else logging.StreamHandler()
-        )
-    try:
-        app.start()
-    except ConfigError as e:
-        app.log.critical("%s", e)
-        sys.exit(2)
+    LedgerService.main(argv)
 
 
 if __name__ == "__main__":

@@ -7,22 +7,18 @@ Every denial of an identified caller is an audit entry.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date
-from functools import partial
 from pathlib import Path
 from typing import Any
 
-from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 from tornado import web
-from tornado.ioloop import IOLoop
 
-from .access import Caller, caller_from_model
+from .. import webservice
+from ..webservice import ApiHandler, ApiNotFound, PageHandler, ServiceHandler
 from .core import STATES, Ledger
 from .errors import LedgerError
 from .hubapi import HubAPI, HubAPIError
@@ -57,50 +53,19 @@ class ServiceContext:
             raise web.HTTPError(503, f"cannot check members against the hub: {e}") from e
 
 
-class Base(HubOAuthenticated, web.RequestHandler):
-    def initialize(self, ctx: ServiceContext) -> None:
-        self.ctx = ctx
+class Base(ServiceHandler):
+    """The ledger's handlers: the ledger's audit log, stewards change the ledger."""
+
+    steward_action = "change the ledger"
+    ctx: ServiceContext
 
     @property
     def ledger(self) -> Ledger:
         return self.ctx.ledger
 
     @property
-    def caller(self) -> Caller | None:
-        return caller_from_model(self.current_user, self.ctx.steward_group)
-
-    async def blocking(self, fn: Callable, *args: Any, **kwargs: Any) -> Any:
-        """Run a database call off the event loop."""
-        return await IOLoop.current().run_in_executor(None, partial(fn, *args, **kwargs))
-
-    async def deny(self, status: int, target: str, reason: str) -> None:
-        """Audit the denial (for an identified caller) and refuse."""
-        caller = self.caller
-        if caller is not None:
-            await self.blocking(
-                self.ledger.audit.append,
-                caller.name,
-                "access.denied",
-                target,
-                "denied",
-                method=self.request.method,
-                path=self.request.path,
-                role=caller.role,
-                reason=reason,
-            )
-        raise web.HTTPError(status, reason)
-
-    async def require_steward(self, target: str) -> Caller:
-        caller = self.caller
-        if caller is None or not caller.steward:
-            await self.deny(
-                403,
-                target,
-                "only data stewards (group "
-                f"'{self.ctx.steward_group}' or scope custom:ledger:write) may "
-                "change the ledger",
-            )
-        return caller  # type: ignore[return-value]
+    def audit(self) -> Any:
+        return self.ledger.audit
 
     async def visible(self, permission_id: int):
         """The permission, if the caller may see it; otherwise a (audited) 404."""
@@ -118,52 +83,7 @@ class Base(HubOAuthenticated, web.RequestHandler):
 # -- REST API -----------------------------------------------------------------------------
 
 
-class ApiBase(Base):
-    def set_default_headers(self) -> None:
-        self.set_header("Content-Type", "application/json")
-        self.set_header("Cache-Control", "no-store")
-
-    def prepare(self) -> None:
-        if self.caller is None:
-            raise web.HTTPError(
-                403,
-                "authentication required: send 'Authorization: token "
-                "<your hub API token>' or log in to the hub",
-            )
-
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        message = self._reason
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        if isinstance(exc, web.HTTPError) and exc.log_message:
-            message = exc.log_message % exc.args if exc.args else exc.log_message
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"status": status_code, "message": message}))
-
-    def send(self, data: Any, status: int = 200) -> None:
-        self.set_status(status)
-        self.finish(json.dumps(data))
-
-    def body(self) -> dict[str, Any]:
-        try:
-            data = json.loads(self.request.body or b"null")
-        except (ValueError, UnicodeDecodeError):
-            raise web.HTTPError(400, "the request body is not valid JSON") from None
-        if not isinstance(data, dict):
-            raise web.HTTPError(
-                422, f"the request body must be a JSON object, not {type(data).__name__}"
-            )
-        return data
-
-    def int_arg(self, name: str, low: int, high: int) -> int | None:
-        raw = self.get_query_argument(name, None)
-        if raw is None:
-            return None
-        if not raw.isascii() or not raw.isdigit() or not low <= int(raw) <= high:
-            raise web.HTTPError(
-                400, f"query parameter {name} must be an integer from {low} to {high}"
-            )
-        return int(raw)
-
+class ApiBase(ApiHandler, Base):
     async def call(self, fn: Callable, *args: Any, **kwargs: Any) -> Any:
         try:
             return await self.blocking(fn, *args, **kwargs)
@@ -178,15 +98,8 @@ def _permission_id(raw: str) -> int:
     return value
 
 
-class OpenAPIHandler(web.RequestHandler):
-    """The API description; public (it says what the API accepts, nothing about data)."""
-
-    def initialize(self, ctx: ServiceContext) -> None:
-        self.ctx = ctx
-
-    def get(self) -> None:
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(spec(self.ctx.prefix + "api")))
+class OpenAPIHandler(webservice.OpenAPIHandler):
+    spec = staticmethod(spec)
 
 
 class MeHandler(ApiBase):
@@ -275,15 +188,6 @@ class VerifyHandler(ApiBase):
         )
 
 
-class ApiNotFound(ApiBase):
-    def prepare(self) -> None:
-        raise web.HTTPError(
-            404,
-            f"no such API endpoint: {self.request.method} "
-            f"{self.request.path}; see {self.ctx.prefix}api/openapi.json",
-        )
-
-
 # -- pages --------------------------------------------------------------------------------
 
 
@@ -302,22 +206,8 @@ def _day(text: str) -> str | None:
         return text  # left for validation to refuse with a message
 
 
-class PageBase(Base):
-    def render_page(self, template: str, status: int = 200, **kwargs: Any) -> None:
-        self.set_status(status)
-        self.render(template, caller=self.caller, prefix=self.ctx.prefix, **kwargs)
-
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        message = self._reason
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        if isinstance(exc, web.HTTPError) and exc.log_message:
-            message = exc.log_message % exc.args if exc.args else exc.log_message
-        self.render(
-            "error.html", caller=None, prefix=self.ctx.prefix, status=status_code, message=message
-        )
-
-    def get_template_path(self) -> str:
-        return str(TEMPLATES)
+class PageBase(PageHandler, Base):
+    pass
 
 
 class IndexPage(PageBase):
@@ -478,13 +368,4 @@ def make_app(
 ) -> web.Application:
     """The tornado application. ``auth_mixin`` (tests only) is put in front of every handler
     that authenticates, replacing how the caller is identified."""
-    prefix = ctx.prefix
-    routes = []
-    for pattern, handler in HANDLERS:
-        if auth_mixin is not None and issubclass(handler, Base):
-            handler = type(handler.__name__, (auth_mixin, handler), {})
-        routes.append((prefix + pattern + "/?" if pattern else prefix + "?", handler, {"ctx": ctx}))
-    if auth_mixin is None:
-        routes.append((prefix + "oauth_callback", HubOAuthCallbackHandler))
-    settings.setdefault("cookie_secret", os.urandom(32))
-    return web.Application(routes, template_path=str(TEMPLATES), **settings)
+    return webservice.make_app(ctx, HANDLERS, TEMPLATES, auth_mixin=auth_mixin, **settings)

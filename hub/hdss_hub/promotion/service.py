@@ -13,35 +13,26 @@ there and every step goes into the one audit chain. It talks to the Docker engin
 
 from __future__ import annotations
 
-import logging
-import os
-import sys
-from urllib.parse import urlparse
-
 import docker
 from tornado.ioloop import IOLoop
-from traitlets import Float, Int, Unicode, default
-from traitlets.config import Application
+from traitlets import Float, Int, Unicode
 
 from ..ledger.core import Ledger
+from ..webservice import DB_ENV, ConfigError, HubService
 from . import checks
 from .core import Airlock, AirlockConfig
 from .web import MAX_BODY, Context, make_app
 
-DB_ENV = "HDSS_LEDGER_DB_URL"
+__all__ = ["DB_ENV", "ConfigError", "PromotionService", "main"]
 
 
-class ConfigError(Exception):
-    """The service cannot start; the message names the setting to fix."""
-
-
-class PromotionService(Application):
+class PromotionService(HubService):
     name = "hdss-promotion"
     description = "Promotion and airlock of the Health Data Science Sandbox"
+    default_prefix = "/services/promotion/"
+    not_managed = "the promotion service runs as a JupyterHub managed service"
+    max_body = MAX_BODY
 
-    db_url = Unicode(help=f"SQLAlchemy URL of the ledger database (default ${DB_ENV})").tag(
-        config=True
-    )
     prefix = Unicode("hdss", help="Docker name prefix (settings docker.prefix)").tag(config=True)
     image = Unicode("hdss/singleuser:latest", help="image the notebooks run in").tag(config=True)
     restricted_root = Unicode("", help="restricted dataset catalogue").tag(config=True)
@@ -56,7 +47,6 @@ class PromotionService(Application):
     timeout_seconds = Int(1800, help="wall-clock limit of one run").tag(config=True)
     mem_limit = Unicode("2g", help="memory limit of a run").tag(config=True)
     cpus = Float(1.0, help="CPU limit of a run").tag(config=True)
-    service_prefix = Unicode(help="URL prefix ($JUPYTERHUB_SERVICE_PREFIX)").tag(config=True)
 
     aliases = {
         "db-url": "PromotionService.db_url",
@@ -74,29 +64,14 @@ class PromotionService(Application):
         "log-level": "Application.log_level",
     }
 
-    @default("db_url")
-    def _db_url_default(self) -> str:
-        return os.environ.get(DB_ENV, "")
-
-    @default("service_prefix")
-    def _prefix_default(self) -> str:
-        return os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/promotion/")
-
     def build(self) -> tuple[Context, str, int]:
-        if not self.db_url:
-            raise ConfigError(f"no database: set ${DB_ENV} or --db-url")
+        db_url = self.require_db()
         if self.threshold < 1 or self.timeout_seconds < 1:
             raise ConfigError("--threshold and --timeout-seconds must be at least 1")
         if not self.restricted_root:
             raise ConfigError("--restricted-root is required (settings data.restricted_root)")
-        url = os.environ.get("JUPYTERHUB_SERVICE_URL")
-        if not url:
-            raise ConfigError(
-                "$JUPYTERHUB_SERVICE_URL is not set: the promotion service runs "
-                "as a JupyterHub managed service"
-            )
-        bind = urlparse(url)
-        ledger = Ledger(self.db_url, restricted_root=self.restricted_root)
+        address, port = self.bind_address()
+        ledger = Ledger(db_url, restricted_root=self.restricted_root)
         cfg = AirlockConfig(
             prefix=self.prefix,
             image=self.image,
@@ -109,29 +84,22 @@ class PromotionService(Application):
             cpus=self.cpus,
             check=checks.Settings(threshold=self.threshold, max_table_rows=self.max_table_rows),
         )
-        airlock = Airlock(self.db_url, ledger, docker.from_env(timeout=60), cfg)
+        airlock = Airlock(db_url, ledger, docker.from_env(timeout=60), cfg)
         ctx = Context(airlock=airlock, prefix=self.service_prefix, steward_group=self.steward_group)
-        return ctx, bind.hostname or "127.0.0.1", bind.port or 80
+        return ctx, address, port
 
     def start(self) -> None:
         ctx, address, port = self.build()
         ctx.airlock.recover()
         for request_id in ctx.airlock.pending():
             ctx.schedule(request_id)
-        make_app(ctx).listen(port, address, max_body_size=MAX_BODY, xheaders=True)
+        self.listen(make_app(ctx), address, port)
         self.log.info("promotion listening on %s:%s%s", address, port, ctx.prefix)
         IOLoop.current().start()
 
 
 def main(argv: list[str] | None = None) -> None:
-    app = PromotionService()
-    app.initialize(argv)
-    logging.getLogger("hdss_hub").setLevel(app.log_level)
-    try:
-        app.start()
-    except ConfigError as e:
-        app.log.critical("%s", e)
-        sys.exit(2)
+    PromotionService.main(argv)
 
 
 if __name__ == "__main__":

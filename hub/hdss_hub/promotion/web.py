@@ -11,22 +11,20 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 from docker.errors import DockerException
-from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 from tornado import web
-from tornado.ioloop import IOLoop
 
-from ..ledger.access import Caller, caller_from_model
+from .. import webservice
+from ..ledger.access import Caller
 from ..ledger.schemas import PROJECT_ID_RE
+from ..webservice import ApiHandler, ApiNotFound, PageHandler, ServiceHandler, run_blocking
 from .core import Airlock, PromotionError, Request
 from .models import STATES
 from .openapi import spec
@@ -57,21 +55,24 @@ class Context:
         self.runs.submit(go)
 
 
-class Base(HubOAuthenticated, web.RequestHandler):
-    def initialize(self, ctx: Context) -> None:
-        self.ctx = ctx
+class Base(ServiceHandler):
+    """The promotion handlers: the airlock's audit log, stewards review requests."""
+
+    steward_action = "review promotion requests"
+    ctx: Context
 
     @property
     def airlock(self) -> Airlock:
         return self.ctx.airlock
 
     @property
-    def caller(self) -> Caller | None:
-        return caller_from_model(self.current_user, self.ctx.steward_group)
+    def audit(self) -> Any:
+        return self.airlock.audit
 
     async def blocking(self, fn: Callable, *args: Any, **kwargs: Any) -> Any:
+        """Run off the event loop; promotion, path and Docker errors become HTTP errors."""
         try:
-            return await IOLoop.current().run_in_executor(None, partial(fn, *args, **kwargs))
+            return await super().blocking(fn, *args, **kwargs)
         except PromotionError as e:
             raise web.HTTPError(e.status, "%s", str(e)) from None
         except UnsafePath as e:
@@ -84,54 +85,17 @@ class Base(HubOAuthenticated, web.RequestHandler):
                 "again later or tell the operator",
             ) from None
 
-    async def deny(self, status: int, target: str, reason: str) -> None:
-        caller = self.caller
-        if caller is not None:
-            await IOLoop.current().run_in_executor(
-                None,
-                partial(
-                    self.airlock.audit.append,
-                    caller.name,
-                    "access.denied",
-                    target,
-                    "denied",
-                    method=self.request.method,
-                    path=self.request.path,
-                    role=caller.role,
-                    reason=reason,
-                ),
-            )
-        raise web.HTTPError(status, "%s", reason)
-
-    async def require_steward(self, target: str) -> Caller:
-        caller = self.caller
-        if caller is None or not caller.steward:
-            await self.deny(
-                403,
-                target,
-                "only data stewards (group "
-                f"'{self.ctx.steward_group}' or scope custom:ledger:write) may "
-                "review promotion requests",
-            )
-        return caller  # type: ignore[return-value]
-
     async def visible(self, raw_id: str) -> Request:
         """The request, if the caller made it or is a steward; otherwise an audited 404."""
         request_id = int(raw_id)
         caller = self.caller
         try:
-            req = await IOLoop.current().run_in_executor(None, self.airlock.get, request_id)
+            req = await run_blocking(self.airlock.get, request_id)
         except PromotionError:
             req = None
         if req is None or caller is None or not (caller.steward or caller.name == req.requester):
             await self.deny(404, f"promotion:{raw_id}", f"no promotion request with id {raw_id}")
         return req  # type: ignore[return-value]
-
-    def error_message(self, **kwargs: Any) -> str:
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        if isinstance(exc, web.HTTPError) and exc.log_message:
-            return exc.log_message % exc.args if exc.args else exc.log_message
-        return self._reason
 
 
 def public(req: Request, caller: Caller) -> dict[str, Any]:
@@ -156,48 +120,20 @@ def public(req: Request, caller: Caller) -> dict[str, Any]:
 # -- REST API -----------------------------------------------------------------------------
 
 
-class ApiBase(Base):
-    def set_default_headers(self) -> None:
-        self.set_header("Content-Type", "application/json")
-        self.set_header("Cache-Control", "no-store")
+class ApiBase(ApiHandler, Base):
+    not_object = "the request body must be a JSON object"
 
-    def prepare(self) -> None:
-        if self.caller is None:
-            raise web.HTTPError(
-                403,
-                "authentication required: send 'Authorization: token "
-                "<your hub API token>' or log in to the hub",
-            )
-
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        self.set_header("Content-Type", "application/json")
-        body = {"status": status_code, "message": self.error_message(**kwargs)}
+    def error_body(self, status_code: int, **kwargs: Any) -> dict[str, Any]:
+        """Adds a refused submission's contract problems (``details``) as ``contract``."""
+        body = super().error_body(status_code, **kwargs)
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if getattr(exc, "details", None):
             body["contract"] = exc.details
-        self.finish(json.dumps(body))
-
-    def send(self, data: Any, status: int = 200) -> None:
-        self.set_status(status)
-        self.finish(json.dumps(data))
-
-    def body(self) -> dict[str, Any]:
-        try:
-            data = json.loads(self.request.body or b"null")
-        except (ValueError, UnicodeDecodeError):
-            raise web.HTTPError(400, "the request body is not valid JSON") from None
-        if not isinstance(data, dict):
-            raise web.HTTPError(422, "the request body must be a JSON object")
-        return data
+        return body
 
 
-class OpenAPIHandler(web.RequestHandler):
-    def initialize(self, ctx: Context) -> None:
-        self.ctx = ctx
-
-    def get(self) -> None:
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(spec(self.ctx.prefix + "api")))
+class OpenAPIHandler(webservice.OpenAPIHandler):
+    spec = staticmethod(spec)
 
 
 class MeHandler(ApiBase):
@@ -222,16 +158,13 @@ async def submit(handler: Base, caller: Caller, data: dict[str, Any]) -> Request
     if caller.kind != "user":
         raise web.HTTPError(403, "only hub users submit promotion requests")
     try:
-        req = await IOLoop.current().run_in_executor(
-            None,
-            partial(
-                handler.airlock.submit,
-                caller.name,
-                project_id,
-                paths,
-                dataset=data.get("dataset"),
-                synthetic=data.get("synthetic"),
-            ),
+        req = await run_blocking(
+            handler.airlock.submit,
+            caller.name,
+            project_id,
+            paths,
+            dataset=data.get("dataset"),
+            synthetic=data.get("synthetic"),
         )
     except PromotionError as e:
         err = web.HTTPError(e.status, "%s", str(e))
@@ -300,34 +233,11 @@ class ReviewHandler(ApiBase):
         self.send(public(req, caller))
 
 
-class ApiNotFound(ApiBase):
-    def prepare(self) -> None:
-        raise web.HTTPError(
-            404,
-            f"no such API endpoint: {self.request.method} "
-            f"{self.request.path}; see {self.ctx.prefix}api/openapi.json",
-        )
-
-
 # -- pages --------------------------------------------------------------------------------
 
 
-class PageBase(Base):
-    def get_template_path(self) -> str:
-        return str(TEMPLATES)
-
-    def render_page(self, template: str, status: int = 200, **kwargs: Any) -> None:
-        self.set_status(status)
-        self.render(template, caller=self.caller, prefix=self.ctx.prefix, **kwargs)
-
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        self.render(
-            "error.html",
-            caller=None,
-            prefix=self.ctx.prefix,
-            status=status_code,
-            message=self.error_message(**kwargs),
-        )
+class PageBase(PageHandler, Base):
+    pass
 
 
 class IndexPage(PageBase):
@@ -469,14 +379,4 @@ HANDLERS: list[tuple[str, type]] = [
 
 def make_app(ctx: Context, *, auth_mixin: type | None = None, **settings: Any) -> web.Application:
     """The tornado application; ``auth_mixin`` (tests only) replaces how callers are known."""
-    routes = []
-    for pattern, handler in HANDLERS:
-        if auth_mixin is not None and issubclass(handler, Base):
-            handler = type(handler.__name__, (auth_mixin, handler), {})
-        routes.append(
-            (ctx.prefix + pattern + "/?" if pattern else ctx.prefix + "?", handler, {"ctx": ctx})
-        )
-    if auth_mixin is None:
-        routes.append((ctx.prefix + "oauth_callback", HubOAuthCallbackHandler))
-    settings.setdefault("cookie_secret", os.urandom(32))
-    return web.Application(routes, template_path=str(TEMPLATES), **settings)
+    return webservice.make_app(ctx, HANDLERS, TEMPLATES, auth_mixin=auth_mixin, **settings)
