@@ -28,8 +28,6 @@ import json
 import os
 import platform
 import secrets
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,6 +42,17 @@ import requests
 import yaml
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
+if str(PROJECT_DIR) not in sys.path:  # run as a script: bench/ is on the path, not the root
+    sys.path.insert(0, str(PROJECT_DIR))
+
+from tests.procs import (  # noqa: E402 (after the path, above)
+    free_port,
+    free_port_pair,
+    log_tail,
+    start_server,
+    stop_server,
+)
+
 VENV_BIN = Path(sys.executable).parent
 DOCKER = "/usr/bin/docker" if Path("/usr/bin/docker").exists() else "docker"
 PROXY = PROJECT_DIR / ".tools" / "node_modules" / ".bin" / "configurable-http-proxy"
@@ -61,27 +70,6 @@ def docker(*args: str, check: bool = True) -> str:
     if check and r.returncode != 0:
         raise RuntimeError(f"docker {' '.join(args)}: {r.stderr.strip()}")
     return r.stdout
-
-
-def free_port_pair() -> int:
-    """A port p with p and p+1 free on 127.0.0.1 (the proxy and its API)."""
-    for _ in range(100):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        try:
-            with socket.socket() as s2:
-                s2.bind(("127.0.0.1", port + 1))
-            return port
-        except OSError:
-            continue
-    raise RuntimeError("no free pair of ports on 127.0.0.1")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -186,41 +174,22 @@ class Hub:
 
     def start(self) -> None:
         config, env = self.config()
-        with open(self.log_path, "ab") as out:
-            self.proc = subprocess.Popen(
-                [str(VENV_BIN / "jupyterhub"), "-f", str(config)],
-                cwd=self.workdir,
-                env={**os.environ, **env},
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        end = time.monotonic() + 90
-        while time.monotonic() < end:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the {self.kind} hub exited:\n{self.log_tail()}")
-            try:
-                if requests.get(f"{self.url}/hub/api/", timeout=2).ok:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.3)
-        raise RuntimeError(f"the {self.kind} hub did not answer in 90 s:\n{self.log_tail()}")
+        self.proc = start_server(
+            [str(VENV_BIN / "jupyterhub"), "-f", str(config)],
+            self.log_path,
+            f"{self.url}/hub/api/",
+            what=f"the {self.kind} hub",
+            env=env,
+            cwd=self.workdir,
+            interval=0.3,
+            tail=self.log_tail,
+        )
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
+        stop_server(self.proc)
 
     def log_tail(self, lines: int = 40) -> str:
-        if not self.log_path.exists():
-            return "(no log)"
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        return log_tail(self.log_path, lines)
 
     def api(self, method: str, path: str, **kwargs) -> requests.Response:
         headers = {"Authorization": f"token {self.token}"}

@@ -11,8 +11,14 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PROJECT_DIR, require
-from tests.integration import conftest as integration
-from tests.oidc.provider import MockProvider, run_oidc_hub
+from tests.oidc_fixtures import (  # noqa: F401 (fixtures and hook)
+    dump_logs_on_failure,
+    engine,
+    oidc_hub_fixture,
+    provider,
+    pytest_runtest_makereport,
+    synthetic_root,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -26,29 +32,13 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOTS = PROJECT_DIR / "tests" / "artifacts" / "screenshots"
 
-engine = integration.engine
-synthetic_root = integration.synthetic_root
-dump_logs_on_failure = integration.dump_logs_on_failure
-pytest_runtest_makereport = integration.pytest_runtest_makereport
+hub = oidc_hub_fixture("browserhub", "web")
 
 
 @pytest.fixture(scope="module")
-def provider(tmp_path_factory):
-    instance = MockProvider(tmp_path_factory.mktemp("oidc"))
-    instance.start()
-    yield instance
-    instance.stop()
-
-
-@pytest.fixture(scope="module")
-def hub(engine, synthetic_root, provider, tmp_path_factory):
-    yield from run_oidc_hub(
-        tmp_path_factory.mktemp("browserhub"), "web", provider, engine, synthetic_root
-    )
-
-
-@pytest.fixture(scope="session")
 def chromium():
+    """Chromium for one test module: Playwright's sync API runs an event loop in this
+    thread while it lives, which would break the asyncio tests that follow."""
     require(CHROMIUM.exists(), f"{CHROMIUM} is missing: apt-get install chromium")
     from playwright.sync_api import sync_playwright
 

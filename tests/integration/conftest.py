@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 
-from tests.conftest import VENV_BIN, require, unique_prefix
-from tests.integration.hubproc import Hub, cleanup_docker
+from tests.conftest import require, unique_prefix
+from tests.integration.hubproc import publish, running_hub
 
 IMAGE = "hdss/singleuser:latest"
 
@@ -23,21 +21,7 @@ def pytest_runtest_makereport(item, call):
 def synthetic_root(tmp_path_factory):
     """A tiny synthetic dataset published by the real generator."""
     root = tmp_path_factory.mktemp("synthetic")
-    subprocess.run(
-        [
-            str(VENV_BIN / "hdss-dataset"),
-            "generate",
-            "--size",
-            "tiny",
-            "--seed",
-            "11",
-            "--out",
-            str(root),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
+    publish(root, 11)
     return root
 
 
@@ -52,14 +36,9 @@ def engine(docker_client):
 
 @pytest.fixture(scope="session")
 def hub(engine, synthetic_root, tmp_path_factory):
-    prefix = unique_prefix("hub")
-    instance = Hub(tmp_path_factory.mktemp("hub"), prefix, synthetic_root)
-    try:
-        instance.start()
-        yield instance
-    finally:
-        instance.stop()
-        cleanup_docker(engine, prefix)
+    yield from running_hub(
+        engine, tmp_path_factory.mktemp("hub"), unique_prefix("hub"), synthetic_root
+    )
 
 
 @pytest.fixture(autouse=True)

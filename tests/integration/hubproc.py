@@ -8,11 +8,8 @@ drives it through the REST API. Everything it made is removed by `cleanup()`.
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
-import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -21,31 +18,29 @@ import requests
 import yaml
 
 from tests.conftest import PROJECT_DIR, VENV_BIN
+from tests.procs import free_port, free_port_pair, log_tail, start_server, stop_server
 
 READY_DEADLINE = 240  # seconds; 2 cores under load are slow, never assert on timing
 
 
-def free_port_pair() -> int:
-    """A port p such that p and p+1 are free on 127.0.0.1 (proxy and its API)."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port > 65000:
-            continue
-        try:
-            with socket.socket() as s2:
-                s2.bind(("127.0.0.1", port + 1))
-            return port
-        except OSError:
-            continue
-    raise RuntimeError("no free pair of ports on 127.0.0.1")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def publish(root: Path, seed: int, *extra: str) -> None:
+    """Publish a tiny dataset under ``root`` with the real generator (``extra``: its options)."""
+    subprocess.run(
+        [
+            str(VENV_BIN / "hdss-dataset"),
+            "generate",
+            "--size",
+            "tiny",
+            "--seed",
+            str(seed),
+            "--out",
+            str(root),
+            *extra,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
 
 
 class Hub:
@@ -100,49 +95,25 @@ class Hub:
     # -- process ---------------------------------------------------------------------
 
     def start(self) -> None:
-        env = {**os.environ, "HDSS_SETTINGS": str(self.settings_path)}
-        log = open(self.log_path, "ab")  # noqa: SIM115 (kept open for the child)
-        self.proc = subprocess.Popen(
+        self.proc = start_server(
             [str(VENV_BIN / "jupyterhub"), "-f", str(PROJECT_DIR / "jupyterhub_config.py")],
+            self.log_path,
+            f"{self.url}/hub/api/",
+            what="the hub",
+            env={"HDSS_SETTINGS": str(self.settings_path)},
             cwd=self.workdir,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            tail=self.log_tail,
         )
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"the hub exited with {self.proc.returncode}:\n{self.log_tail()}"
-                )
-            try:
-                if requests.get(f"{self.url}/hub/api/", timeout=2).ok:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.5)
-        raise RuntimeError(f"the hub did not answer within 90 s:\n{self.log_tail()}")
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
+        stop_server(self.proc)
 
     def restart(self) -> None:
         self.stop()
         self.start()
 
     def log_tail(self, lines: int = 60) -> str:
-        if not self.log_path.exists():
-            return "(no log)"
-        text = self.log_path.read_text(errors="replace").splitlines()[-lines:]
-        return "\n".join(re.sub(r"(token|password)=\S+", r"\1=<hidden>", t) for t in text)
+        return re.sub(r"(token|password)=\S+", r"\1=<hidden>", log_tail(self.log_path, lines))
 
     # -- REST API --------------------------------------------------------------------
 
@@ -234,3 +205,19 @@ def cleanup_docker(client, prefix: str) -> None:
             volume.remove(force=True)
     for network in client.networks.list(names=[f"{prefix}-net"]):
         network.remove()
+
+
+def running_hub(engine, workdir: Path, prefix: str, synthetic_root: Path, extra=None, **attrs):
+    """A started ``Hub`` (with ``attrs`` set on it) for a fixture to yield from.
+
+    Afterwards the hub is stopped and every Docker object under ``prefix`` removed.
+    """
+    hub = Hub(workdir, prefix, synthetic_root, extra=extra)
+    for name, value in attrs.items():
+        setattr(hub, name, value)
+    try:
+        hub.start()
+        yield hub
+    finally:
+        hub.stop()
+        cleanup_docker(engine, prefix)

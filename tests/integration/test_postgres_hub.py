@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import unique_prefix
-from tests.integration.hubproc import Hub, cleanup_docker, free_port
+from tests.integration.hubproc import free_port, running_hub
 from tests.pg import pg_database, pg_server  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.docker, pytest.mark.postgres, pytest.mark.slow]
@@ -17,23 +17,19 @@ def pg_hub(engine, synthetic_root, pg_server, tmp_path_factory):  # noqa: F811
     hub_db = pg_database(pg_server)
     ledger_db = pg_database(pg_server)
     hub_url, ledger_url = next(hub_db), next(ledger_db)
-    prefix = unique_prefix("pg")
-    hub = Hub(
-        tmp_path_factory.mktemp("pghub"),
-        prefix,
-        synthetic_root,
-        extra={
-            "hub": {"db_url": hub_url},
-            "ledger": {"enabled": True, "db_url": ledger_url, "port": free_port()},
-        },
-    )
-    hub.db_urls = (hub_url, ledger_url)
     try:
-        hub.start()
-        yield hub
+        yield from running_hub(
+            engine,
+            tmp_path_factory.mktemp("pghub"),
+            unique_prefix("pg"),
+            synthetic_root,
+            extra={
+                "hub": {"db_url": hub_url},
+                "ledger": {"enabled": True, "db_url": ledger_url, "port": free_port()},
+            },
+            db_urls=(hub_url, ledger_url),
+        )
     finally:
-        hub.stop()
-        cleanup_docker(engine, prefix)
         for gen in (hub_db, ledger_db):
             gen.close()
 

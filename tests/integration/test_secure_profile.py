@@ -12,13 +12,18 @@ import shutil
 import sqlite3
 import subprocess
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import requests
 
-from tests.conftest import VENV_BIN, unique_prefix
-from tests.integration.hubproc import Hub, cleanup_docker, free_port
+from tests.conftest import VENV_BIN
+from tests.integration.ledger_helpers import (
+    ledger_hub,
+    permission_body,
+    publish_restricted,
+    service_api,
+)
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -26,94 +31,48 @@ PROJECT = "diab-2026"
 SERVER = f"secure-{PROJECT}"
 
 
-def publish(root, name: str, seed: int) -> None:
-    subprocess.run(
-        [
-            str(VENV_BIN / "hdss-dataset"),
-            "generate",
-            "--size",
-            "tiny",
-            "--seed",
-            str(seed),
-            "--sensitivity",
-            "restricted",
-            "--name",
-            name,
-            "--out",
-            str(root),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-
-
 @pytest.fixture(scope="module")
 def restricted_root(tmp_path_factory):
     root = tmp_path_factory.mktemp("restricted")
-    publish(root, "dk-restricted", 101)
-    publish(root, "dk-other", 102)
+    publish_restricted(root, "dk-restricted", 101)
+    publish_restricted(root, "dk-other", 102)
     return root
 
 
 @pytest.fixture(scope="module")
 def shub(engine, synthetic_root, restricted_root, tmp_path_factory):
-    prefix = unique_prefix("sec")
-    users = {name: f"{prefix}-{name}" for name in ("res", "res2", "stu", "steward")}
-    hub = Hub(
+    yield from ledger_hub(
+        engine,
         tmp_path_factory.mktemp("shub"),
-        prefix,
+        "sec",
         synthetic_root,
-        extra={
-            "data": {"restricted_root": str(restricted_root)},
-            "ledger": {"enabled": True, "port": free_port(), "reconcile_seconds": 5},
-            "groups": {
-                "researchers": [users["res"], users["res2"]],
-                "students": [users["stu"]],
-                "stewards": [users["steward"]],
-            },
-            "profiles": {
-                "secure": {
-                    "cpu_limit": 1,
-                    "mem_limit": "2G",
-                    "groups": ["researchers"],
-                    "kind": "secure",
-                }
-            },
+        restricted_root,
+        {"researchers": ["res", "res2"], "students": ["stu"], "stewards": ["steward"]},
+        reconcile_seconds=5,
+        profiles={
+            "secure": {
+                "cpu_limit": 1,
+                "mem_limit": "2G",
+                "groups": ["researchers"],
+                "kind": "secure",
+            }
         },
     )
-    hub.users = users
-    try:
-        hub.start()
-        yield hub
-    finally:
-        hub.stop()
-        cleanup_docker(engine, prefix)
 
 
 def ledger_api(hub, method, path, username, **kwargs):
-    token = hub.user_token(username)
-    return requests.request(
-        method,
-        f"{hub.url}/services/ledger/api{path}",
-        headers={"Authorization": f"token {token}"},
-        timeout=60,
-        **kwargs,
-    )
+    return service_api(hub, "ledger", method, path, hub.user_token(username), **kwargs)
 
 
 def log_permission(hub, project, members, datasets, reference, valid_for=timedelta(days=30)):
-    now = datetime.now(UTC)
-    body = {
-        "project_id": project,
-        "members": members,
-        "datasets": datasets,
-        "authority": "Sundhedsdatastyrelsen",
-        "reference": reference,
-        "legal_basis": "Research approval under the Danish Data Protection Act section 10",
-        "valid_from": (now - timedelta(minutes=1)).isoformat(),
-        "valid_until": (now + valid_for).isoformat(),
-    }
+    body = permission_body(
+        project,
+        members,
+        datasets,
+        reference,
+        "Research approval under the Danish Data Protection Act section 10",
+        valid_for,
+    )
     r = ledger_api(hub, "POST", "/permissions", hub.users["steward"], json=body)
     assert r.status_code == 201, r.text
     return r.json()

@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+from tests.oidc_fixtures import (  # noqa: F401 (fixtures and hook)
+    dump_logs_on_failure,
+    engine,
+    oidc_hub_fixture,
+    provider,
+    pytest_runtest_makereport,
+    synthetic_root,
+)
 
-from tests.integration import conftest as integration
-from tests.oidc.provider import MockProvider, run_oidc_hub
-
-# The integration fixtures, re-used: the engine, the published tiny dataset, log dumps.
-engine = integration.engine
-synthetic_root = integration.synthetic_root
-dump_logs_on_failure = integration.dump_logs_on_failure
-pytest_runtest_makereport = integration.pytest_runtest_makereport
-
-
-@pytest.fixture(scope="module")
-def provider(tmp_path_factory):
-    instance = MockProvider(tmp_path_factory.mktemp("oidc"))
-    instance.start()
-    yield instance
-    instance.stop()
-
-
-@pytest.fixture(scope="module")
-def hub(engine, synthetic_root, provider, tmp_path_factory):
-    yield from run_oidc_hub(
-        tmp_path_factory.mktemp("oidchub"), "oidc", provider, engine, synthetic_root
-    )
+hub = oidc_hub_fixture("oidchub", "oidc")

@@ -8,16 +8,15 @@ Started as a subprocess on a free port. Users and their claims are set through i
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlparse, urlunparse
 
 import requests
 
 from tests.conftest import VENV_BIN, unique_prefix
-from tests.integration.hubproc import Hub, cleanup_docker, free_port
+from tests.integration.hubproc import running_hub
+from tests.procs import free_port, log_tail, start_server, stop_server
 
 CLIENT_ID = "hdss-sandbox-test"
 GROUP_MAP = {
@@ -52,40 +51,21 @@ class MockProvider:
         return f"{self.url}/userinfo"
 
     def start(self) -> None:
-        log = open(self.log_path, "ab")  # noqa: SIM115 (kept open for the child)
-        self.proc = subprocess.Popen(
+        self.proc = start_server(
             [str(VENV_BIN / "python"), "-m", "oidc_provider_mock", "--port", str(self.port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "NO_COLOR": "1"},
-            start_new_session=True,
+            self.log_path,
+            f"{self.url}/.well-known/openid-configuration",
+            what="oidc-provider-mock",
+            env={"NO_COLOR": "1"},
+            timeout=30,
+            interval=0.2,
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"oidc-provider-mock exited:\n{self.log_tail()}")
-            try:
-                if requests.get(f"{self.url}/.well-known/openid-configuration", timeout=2).ok:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"oidc-provider-mock did not answer in 30 s:\n{self.log_tail()}")
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
+        stop_server(self.proc, group=True, wait=10)
 
     def log_tail(self, lines: int = 40) -> str:
-        if not self.log_path.exists():
-            return "(no log)"
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        return log_tail(self.log_path, lines)
 
     def set_user(self, sub: str, **claims) -> None:
         """Create or replace the user ``sub`` with these claims (e.g. groups=[...])."""
@@ -150,12 +130,11 @@ def login(hub_url: str, sub: str) -> tuple[requests.Session, requests.Response]:
 
 def run_oidc_hub(workdir: Path, kind: str, provider: MockProvider, engine, synthetic_root: Path):
     """A real hub whose login is ``provider``; yields it, then removes all it made."""
-    prefix = unique_prefix(kind)
     secret = write_client_secret(workdir / "client-secret")
-    instance = Hub(workdir, prefix, synthetic_root, extra={"auth": provider.oidc_settings(secret)})
-    try:
-        instance.start()
-        yield instance
-    finally:
-        instance.stop()
-        cleanup_docker(engine, prefix)
+    yield from running_hub(
+        engine,
+        workdir,
+        unique_prefix(kind),
+        synthetic_root,
+        extra={"auth": provider.oidc_settings(secret)},
+    )

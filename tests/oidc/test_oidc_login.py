@@ -24,6 +24,13 @@ def user_model(hub, name: str) -> dict | None:
     return r.json()
 
 
+def person(hub, provider, who: str, *groups: str) -> str:
+    """``<prefix>-<who>``, known to the provider (again) with these groups; their name."""
+    name = f"{hub.prefix}-{who}"
+    provider.set_user(name, preferred_username=name, groups=list(groups))
+    return name
+
+
 def assert_clear_page(r, status: int, *phrases: str) -> None:
     """A refusal a person can read: the status, the phrases, no stack trace."""
     assert r.status_code == status, f"{r.status_code}: {r.text[:800]}"
@@ -33,8 +40,7 @@ def assert_clear_page(r, status: int, *phrases: str) -> None:
 
 
 def test_student_lands_in_the_course_group_and_sees_only_course_profiles(hub, provider):
-    name = f"{hub.prefix}-anna"
-    provider.set_user(name, preferred_username=name, groups=["ku-hds-course-2026", "ku-all"])
+    name = person(hub, provider, "anna", "ku-hds-course-2026", "ku-all")
     session, r = login(hub.url, name)
     assert r.status_code == 302, r.text[:800]
     model = user_model(hub, name)
@@ -47,8 +53,7 @@ def test_student_lands_in_the_course_group_and_sees_only_course_profiles(hub, pr
 
 
 def test_home_page_shows_data_mounts_and_the_students_profile(hub, provider):
-    name = f"{hub.prefix}-bo"
-    provider.set_user(name, preferred_username=name, groups=["ku-hds-course-2026"])
+    name = person(hub, provider, "bo", "ku-hds-course-2026")
     session, _ = login(hub.url, name)
     page = session.get(f"{hub.url}/hub/home", timeout=30)
     assert page.status_code == 200
@@ -60,8 +65,7 @@ def test_home_page_shows_data_mounts_and_the_students_profile(hub, provider):
 
 
 def test_researcher_is_offered_the_research_profile(hub, provider):
-    name = f"{hub.prefix}-rita"
-    provider.set_user(name, preferred_username=name, groups=["ku-hds-researchers"])
+    name = person(hub, provider, "rita", "ku-hds-researchers")
     session, r = login(hub.url, name)
     assert r.status_code == 302, r.text[:800]
     assert user_model(hub, name)["groups"] == ["researchers"]
@@ -70,8 +74,7 @@ def test_researcher_is_offered_the_research_profile(hub, provider):
 
 
 def test_steward_gets_the_steward_group_and_no_admin(hub, provider):
-    name = f"{hub.prefix}-sofie"
-    provider.set_user(name, preferred_username=name, groups=["ku-sds-data-stewards"])
+    name = person(hub, provider, "sofie", "ku-sds-data-stewards")
     _, r = login(hub.url, name)
     assert r.status_code == 302, r.text[:800]
     model = user_model(hub, name)
@@ -80,13 +83,12 @@ def test_steward_gets_the_steward_group_and_no_admin(hub, provider):
 
 
 def test_admin_group_makes_a_hub_admin_and_leaving_it_revokes_admin(hub, provider):
-    name = f"{hub.prefix}-ada"
-    provider.set_user(name, preferred_username=name, groups=["ku-hds-admins"])
+    name = person(hub, provider, "ada", "ku-hds-admins")
     _, r = login(hub.url, name)
     assert r.status_code == 302, r.text[:800]
     model = user_model(hub, name)
     assert model["admin"] is True and model["groups"] == ["admins"]
-    provider.set_user(name, preferred_username=name, groups=["ku-hds-researchers"])
+    person(hub, provider, "ada", "ku-hds-researchers")
     _, r = login(hub.url, name)
     assert r.status_code == 302, r.text[:800]
     model = user_model(hub, name)
@@ -94,27 +96,24 @@ def test_admin_group_makes_a_hub_admin_and_leaving_it_revokes_admin(hub, provide
 
 
 def test_groups_follow_the_provider_at_each_login(hub, provider):
-    name = f"{hub.prefix}-carl"
-    provider.set_user(name, preferred_username=name, groups=["ku-hds-course-2026"])
+    name = person(hub, provider, "carl", "ku-hds-course-2026")
     login(hub.url, name)
     assert user_model(hub, name)["groups"] == ["students"]
-    provider.set_user(name, preferred_username=name, groups=["ku-hds-researchers"])
+    person(hub, provider, "carl", "ku-hds-researchers")
     login(hub.url, name)
     assert user_model(hub, name)["groups"] == ["researchers"]
 
 
 def test_settings_groups_are_added_to_the_provider_groups(hub, provider):
     # The test hub's settings list <prefix>-res in the researchers group.
-    name = f"{hub.prefix}-res"
-    provider.set_user(name, preferred_username=name, groups=["ku-hds-course-2026"])
+    name = person(hub, provider, "res", "ku-hds-course-2026")
     _, r = login(hub.url, name)
     assert r.status_code == 302, r.text[:800]
     assert user_model(hub, name)["groups"] == ["researchers", "students"]
 
 
 def test_a_user_in_no_recognised_group_is_refused_with_a_clear_page(hub, provider):
-    name = f"{hub.prefix}-paul"
-    provider.set_user(name, preferred_username=name, groups=["ku-physics", "ku-all"])
+    name = person(hub, provider, "paul", "ku-physics", "ku-all")
     session, r = login(hub.url, name)
     assert_clear_page(r, 403, "not in a group this sandbox serves", "ku-physics", "ask")
     assert user_model(hub, name) is None
@@ -133,8 +132,7 @@ def test_a_user_without_the_username_claim_is_refused(hub, provider):
 
 
 def test_a_tampered_state_is_refused(hub, provider):
-    name = f"{hub.prefix}-eve"
-    provider.set_user(name, preferred_username=name, groups=["ku-hds-course-2026"])
+    name = person(hub, provider, "eve", "ku-hds-course-2026")
     session, callback = start_login(hub.url, name)
     forged = base64.urlsafe_b64encode(json.dumps({"state_id": "f" * 32}).encode()).decode()
     r = session.get(replace_query(callback, state=forged), timeout=30, allow_redirects=False)
@@ -146,8 +144,7 @@ def test_a_tampered_state_is_refused(hub, provider):
 
 
 def test_a_tampered_authorization_code_is_refused(hub, provider):
-    name = f"{hub.prefix}-mallory"
-    provider.set_user(name, preferred_username=name, groups=["ku-hds-course-2026"])
+    name = person(hub, provider, "mallory", "ku-hds-course-2026")
     session, callback = start_login(hub.url, name)
     code = query_param(callback, "code")
     r = session.get(replace_query(callback, code=code[::-1]), timeout=30, allow_redirects=False)
@@ -156,8 +153,7 @@ def test_a_tampered_authorization_code_is_refused(hub, provider):
 
 
 def test_a_replayed_callback_is_refused(hub, provider):
-    name = f"{hub.prefix}-trudy"
-    provider.set_user(name, preferred_username=name, groups=["ku-hds-course-2026"])
+    name = person(hub, provider, "trudy", "ku-hds-course-2026")
     session, callback = start_login(hub.url, name)
     assert session.get(callback, timeout=30, allow_redirects=False).status_code == 302
     r = session.get(callback, timeout=30, allow_redirects=False)
@@ -166,8 +162,7 @@ def test_a_replayed_callback_is_refused(hub, provider):
 
 
 def test_provider_down_gives_a_clear_page_and_no_login(hub, provider):
-    name = f"{hub.prefix}-dora"
-    provider.set_user(name, preferred_username=name, groups=["ku-hds-course-2026"])
+    name = person(hub, provider, "dora", "ku-hds-course-2026")
     session, callback = start_login(hub.url, name)
     provider.stop()
     try:

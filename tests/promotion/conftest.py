@@ -3,34 +3,17 @@
 from __future__ import annotations
 
 import io
-import subprocess
 import tarfile
-from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.conftest import VENV_BIN, require, unique_prefix
+from tests.conftest import unique_prefix
+from tests.integration import conftest as integration
+from tests.integration.hubproc import publish
+from tests.integration.ledger_helpers import permission_body, publish_restricted
 
-IMAGE = "hdss/singleuser:latest"
-
-
-def publish(root, seed: int, *extra: str) -> None:
-    subprocess.run(
-        [
-            str(VENV_BIN / "hdss-dataset"),
-            "generate",
-            "--size",
-            "tiny",
-            "--seed",
-            str(seed),
-            "--out",
-            str(root),
-            *extra,
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
+IMAGE = integration.IMAGE
+engine = integration.engine  # the real engine, with the image built
 
 
 @pytest.fixture(scope="session")
@@ -38,17 +21,8 @@ def data_roots(tmp_path_factory):
     synthetic = tmp_path_factory.mktemp("synthetic")
     restricted = tmp_path_factory.mktemp("restricted")
     publish(synthetic, 11)
-    publish(restricted, 101, "--sensitivity", "restricted", "--name", "dk-restricted")
+    publish_restricted(restricted, "dk-restricted", 101)
     return synthetic, restricted
-
-
-@pytest.fixture(scope="session")
-def engine(docker_client):
-    try:
-        docker_client.images.get(IMAGE)
-    except Exception:
-        require(False, f"the image {IMAGE} is not built (make images)")
-    return docker_client
 
 
 def put_files(client, volume: str, files: dict[str, bytes], uid: int = 1000) -> None:
@@ -98,17 +72,9 @@ def list_files(client, volume: str, path: str) -> dict[str, bytes]:
 
 
 def permission(project: str, members: list[str], reference: str) -> dict:
-    now = datetime.now(UTC)
-    return {
-        "project_id": project,
-        "members": members,
-        "datasets": ["dk-restricted"],
-        "authority": "Sundhedsdatastyrelsen",
-        "reference": reference,
-        "legal_basis": "Research approval (test)",
-        "valid_from": (now - timedelta(minutes=1)).isoformat(),
-        "valid_until": (now + timedelta(days=30)).isoformat(),
-    }
+    return permission_body(
+        project, members, ["dk-restricted"], reference, "Research approval (test)"
+    )
 
 
 @pytest.fixture

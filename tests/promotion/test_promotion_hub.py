@@ -18,8 +18,7 @@ import pytest
 import requests
 from hdss_hub.promotion.core import AirlockConfig
 
-from tests.conftest import unique_prefix
-from tests.integration.hubproc import Hub, cleanup_docker, free_port
+from tests.integration.ledger_helpers import ledger_hub, service_api
 from tests.promotion import nbs
 from tests.promotion.conftest import list_files, permission, put_files
 
@@ -31,29 +30,16 @@ PNR = re.compile(r"\bR[0-9A-Z]{9}\b")
 @pytest.fixture(scope="module")
 def phub(engine, data_roots, tmp_path_factory):
     synthetic, restricted = data_roots
-    prefix = unique_prefix("prh")
-    users = {n: f"{prefix}-{n}" for n in ("res", "steward", "steward2")}
-    hub = Hub(
+    yield from ledger_hub(
+        engine,
         tmp_path_factory.mktemp("phub"),
-        prefix,
+        "prh",
         synthetic,
-        extra={
-            "data": {"restricted_root": str(restricted)},
-            "ledger": {"enabled": True, "port": free_port(), "reconcile_seconds": 60},
-            "promotion": {"enabled": True, "port": free_port(), "timeout_seconds": 180},
-            "groups": {
-                "researchers": [users["res"]],
-                "stewards": [users["steward"], users["steward2"]],
-            },
-        },
+        restricted,
+        {"researchers": ["res"], "stewards": ["steward", "steward2"]},
+        reconcile_seconds=60,
+        promotion={"timeout_seconds": 180},
     )
-    hub.users = users
-    try:
-        hub.start()
-        yield hub
-    finally:
-        hub.stop()
-        cleanup_docker(engine, prefix)
 
 
 def home(hub, user: str) -> str:
@@ -65,12 +51,22 @@ def api(hub, method, path, user, service="promotion", **kwargs):
     if token is None:
         token = hub.user_token(user)
         hub.tokens = {**getattr(hub, "tokens", {}), user: token}
-    return requests.request(
-        method,
-        f"{hub.url}/services/{service}/api{path}",
-        headers={"Authorization": f"token {token}"},
-        timeout=60,
-        **kwargs,
+    return service_api(hub, service, method, path, token, **kwargs)
+
+
+def submit(hub, user, *paths, project=PROJECT):
+    """A promotion request for ``paths`` of ``user``'s home, as the service answers it."""
+    return api(hub, "POST", "/requests", user, json={"project_id": project, "paths": list(paths)})
+
+
+def review(hub, user, request_id, decision, reason):
+    """A steward's decision on a request (researchers and the submitter are refused)."""
+    return api(
+        hub,
+        "POST",
+        f"/requests/{request_id}/review",
+        user,
+        json={"decision": decision, "reason": reason},
     )
 
 
@@ -137,13 +133,7 @@ def sandbox(phub, engine):
 
 @pytest.fixture(scope="module")
 def aggregate(phub, sandbox):
-    r = api(
-        phub,
-        "POST",
-        "/requests",
-        phub.users["res"],
-        json={"project_id": PROJECT, "paths": ["study"]},
-    )
+    r = submit(phub, phub.users["res"], "study")
     assert r.status_code == 201, r.text
     return wait_state(phub, phub.users["res"], r.json()["id"])
 
@@ -160,16 +150,7 @@ def test_aggregate_is_promoted_run_checked_and_released(phub, engine, aggregate)
         api(phub, "GET", f"/requests/{aggregate['id']}/outputs/persons_by_sex.csv", res).status_code
         == 403
     )
-    assert (
-        api(
-            phub,
-            "POST",
-            f"/requests/{aggregate['id']}/review",
-            res,
-            json={"decision": "approve", "reason": "x"},
-        ).status_code
-        == 403
-    )
+    assert review(phub, res, aggregate["id"], "approve", "x").status_code == 403
     shown = api(phub, "GET", f"/requests/{aggregate['id']}/outputs/persons_by_sex.csv", steward)
     assert shown.status_code == 200 and "koen" in shown.text
     page = requests.get(
@@ -178,13 +159,7 @@ def test_aggregate_is_promoted_run_checked_and_released(phub, engine, aggregate)
         timeout=60,
     )
     assert page.status_code == 200 and "persons_by_sex.csv" in page.text
-    r = api(
-        phub,
-        "POST",
-        f"/requests/{aggregate['id']}/review",
-        steward,
-        json={"decision": "approve", "reason": "Aggregates of many persons"},
-    )
+    r = review(phub, steward, aggregate["id"], "approve", "Aggregates of many persons")
     assert r.status_code == 200 and r.json()["state"] == "released", r.text
     released = list_files(engine, home(phub, res), f"results/{aggregate['id']}")
     names = {k.split("/", 1)[1] for k in released}
@@ -196,7 +171,7 @@ def test_aggregate_is_promoted_run_checked_and_released(phub, engine, aggregate)
 
 def test_small_cells_and_person_ids_are_caught_and_never_released(phub, engine, sandbox):
     res, steward = phub.users["res"], phub.users["steward"]
-    r = api(phub, "POST", "/requests", res, json={"project_id": PROJECT, "paths": ["small.ipynb"]})
+    r = submit(phub, res, "small.ipynb")
     assert r.status_code == 201, r.text
     req = wait_state(phub, res, r.json()["id"])
     status = {c["path"]: c["status"] for c in req["checks"]}
@@ -209,62 +184,32 @@ def test_small_cells_and_person_ids_are_caught_and_never_released(phub, engine, 
     assert PNR.search(full)
     steward_view = api(phub, "GET", f"/requests/{req['id']}", steward).json()
     assert any("below 5" in f["detail"] for c in steward_view["checks"] for f in c["findings"])
-    r = api(
-        phub,
-        "POST",
-        f"/requests/{req['id']}/review",
-        steward,
-        json={"decision": "reject", "reason": "Cells below 5 and person ids"},
-    )
+    r = review(phub, steward, req["id"], "reject", "Cells below 5 and person ids")
     assert r.status_code == 200 and r.json()["state"] == "rejected"
     assert list_files(engine, home(phub, res), f"results/{req['id']}") == {}
 
 
 def test_a_column_missing_from_the_restricted_schema_stops_at_the_contract(phub, sandbox):
-    r = api(
-        phub,
-        "POST",
-        "/requests",
-        phub.users["res"],
-        json={"project_id": PROJECT, "paths": ["missing.ipynb"]},
-    )
+    r = submit(phub, phub.users["res"], "missing.ipynb")
     assert r.status_code == 422, r.text
     assert "income_decile" in r.json()["message"]
     assert r.json()["contract"][0]["problems"][0]["name"] == "bef.income_decile"
 
 
 def test_path_traversal_and_no_permission_are_refused(phub, sandbox):
-    r = api(
-        phub,
-        "POST",
-        "/requests",
-        phub.users["res"],
-        json={"project_id": PROJECT, "paths": ["../../etc/passwd"]},
-    )
+    r = submit(phub, phub.users["res"], "../../etc/passwd")
     assert r.status_code == 422 and "'..'" in r.json()["message"]
-    r = api(
-        phub,
-        "POST",
-        "/requests",
-        phub.users["res"],
-        json={"project_id": "other-2026", "paths": ["small.ipynb"]},
-    )
+    r = submit(phub, phub.users["res"], "small.ipynb", project="other-2026")
     assert r.status_code == 403 and "no permission" in r.json()["message"]
 
 
 def test_a_steward_may_not_review_their_own_request(phub, engine, sandbox):
     s2 = phub.users["steward2"]
     put_files(engine, home(phub, s2), {"mine.ipynb": nbs.AGGREGATE})
-    r = api(phub, "POST", "/requests", s2, json={"project_id": PROJECT, "paths": ["mine.ipynb"]})
+    r = submit(phub, s2, "mine.ipynb")
     assert r.status_code == 201, r.text
     req = wait_state(phub, s2, r.json()["id"])
-    r = api(
-        phub,
-        "POST",
-        f"/requests/{req['id']}/review",
-        s2,
-        json={"decision": "approve", "reason": "looks fine to me"},
-    )
+    r = review(phub, s2, req["id"], "approve", "looks fine to me")
     assert r.status_code == 403 and "another data steward" in r.json()["message"]
     assert list_files(engine, home(phub, s2), "results") == {}
 
