@@ -1,0 +1,235 @@
+"""The promotion path's people in a real browser: a data steward, a researcher, a student.
+
+The steward logs a research permission through the ledger's form; the researcher sees
+the project on the hub's home page and on the ledger's page (and only their own), starts
+the project's secure server and finds the restricted data in JupyterLab; a student's
+ledger page shows nothing of it. Everyone logs in through the hub's first-run form.
+Every step is a screenshot in tests/artifacts/screenshots/ (steward-*, researcher-*,
+ledger-student-*), so a person can see what each of them sees.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.browser.conftest import SCREENSHOTS, Shots
+from tests.browser.test_student_journey import run_cell
+from tests.integration.ledger_helpers import (
+    ledger_hub,
+    permission_body,
+    publish_restricted,
+    service_api,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.docker, pytest.mark.slow]
+
+SPAWN_DEADLINE_MS = 180_000
+PROJECT = "diab-web-2026"
+OTHER_PROJECT = "cardio-web-2026"
+DATASET = "dk-restricted"
+REFERENCE = "FSEID-2026-0815"
+LEDGER = "/services/ledger/"
+LEDGER_OR_AUTHORIZE = re.compile("^(Authorize access|All research permissions|Your projects)$")
+
+
+@pytest.fixture(scope="module")
+def restricted_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("restricted")
+    publish_restricted(root, DATASET, 201)
+    return root
+
+
+@pytest.fixture(scope="module")
+def hub(engine, synthetic_root, restricted_root, tmp_path_factory):
+    """A first-run-login hub with the ledger on (named ``hub`` for the log dumps)."""
+    yield from ledger_hub(
+        engine,
+        tmp_path_factory.mktemp("journeyhub"),
+        "sr",
+        synthetic_root,
+        restricted_root,
+        {"researchers": ["res", "res2"], "students": ["stu"], "stewards": ["steward"]},
+        reconcile_seconds=30,
+    )
+
+
+@contextmanager
+def person(chromium, request, who: str):
+    """A browser context of its own for one person; on failure their view is saved."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(60_000)
+    page = context.new_page()
+    try:
+        yield page
+    except BaseException:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"FAILED-{request.node.name}-{who}.png"))
+        print(f"{who}'s page at failure: {page.url}")
+        raise
+    finally:
+        context.close()
+
+
+def hub_login(page, hub, name: str, shots: Shots) -> None:
+    """The hub's first-run login form, filled in as a person would."""
+    password = (hub.state / "secrets" / "user-password").read_text().strip()
+    page.goto(f"{hub.url}/hub/login")
+    page.locator("#username_input").fill(name)
+    page.locator("#password_input").fill(password)
+    shots(page, "login")
+    page.locator("#login_submit").click()
+    page.wait_for_url(lambda url: "/hub/login" not in url)
+
+
+def open_ledger(page, hub, shots: Shots) -> None:
+    """The ledger's pages, opened by address."""
+    page.goto(f"{hub.url}{LEDGER}")
+    authorize_if_asked(page, shots)
+
+
+def authorize_if_asked(page, shots: Shots) -> None:
+    """On a first visit the hub asks the person to let the ledger identify them (the
+    ledger's role carries its own scopes, so the hub confirms); they click Authorize."""
+    heading = page.get_by_role("heading", level=1, name=LEDGER_OR_AUTHORIZE)
+    heading.wait_for()
+    if heading.inner_text() == "Authorize access":
+        shots(page, "authorize-ledger")
+        page.get_by_role("button", name="Authorize").click()
+        page.wait_for_url(re.compile(rf"{LEDGER}$"))
+        page.get_by_role("heading", level=1, name=LEDGER_OR_AUTHORIZE).wait_for()
+
+
+def test_steward_logs_a_permission_and_the_researcher_works_on_restricted_data(
+    hub, chromium, request
+):
+    steward, res, res2 = hub.users["steward"], hub.users["res"], hub.users["res2"]
+    # Another project the researcher is not a member of, logged through the API.
+    other = permission_body(OTHER_PROJECT, [res2], [DATASET], "SDS-2026-0001", "Research approval")
+    r = service_api(hub, "ledger", "POST", "/permissions", hub.user_token(steward), json=other)
+    assert r.status_code == 201, r.text
+    today = datetime.now(UTC).date()
+
+    # -- the steward -------------------------------------------------------------------
+    shots = Shots("steward")
+    with person(chromium, request, "steward") as page:
+        hub_login(page, hub, steward, shots)
+        open_ledger(page, hub, shots)
+        assert page.get_by_role("heading", level=1).inner_text() == "All research permissions"
+        assert OTHER_PROJECT in page.locator("table").inner_text()
+        assert f"signed in as {steward} (steward)" in page.locator("nav").inner_text()
+        shots(page, "ledger-list")
+
+        page.get_by_role("link", name="Log a permission").click()
+        page.get_by_role("heading", name="Log a research permission").wait_for()
+        page.get_by_label("Project id").fill(PROJECT)
+        page.get_by_label("Members").fill(res)
+        page.get_by_label(DATASET).check()
+        page.get_by_label("Authority").fill("Sundhedsdatastyrelsen")
+        page.get_by_label("Reference number").fill(REFERENCE)
+        page.get_by_label("Legal basis").fill("Research approval under the Data Protection Act")
+        page.get_by_label("Valid from").fill(today.isoformat())
+        page.get_by_label("Valid until").fill((today + timedelta(days=90)).isoformat())
+        shots(page, "log-form")
+        page.get_by_role("button", name="Log permission").click()
+
+        page.wait_for_url(re.compile(rf"{LEDGER}permissions/\d+$"))
+        heading = page.get_by_role("heading", level=1).inner_text()
+        assert heading.endswith(f": {PROJECT}"), heading
+        details = page.locator("table").first.inner_text()
+        assert "active" in details and res in details and DATASET in details
+        assert REFERENCE in details and steward in details
+        shots(page, "permission-logged")
+
+        page.get_by_role("link", name="Audit log").click()
+        page.get_by_role("heading", level=1).wait_for()
+        assert PROJECT in page.content()
+        shots(page, "audit-log")
+
+    # -- the researcher ----------------------------------------------------------------
+    shots = Shots("researcher")
+    server = f"secure-{PROJECT}"
+    with person(chromium, request, "researcher") as page:
+        hub_login(page, hub, res, shots)
+        page.goto(f"{hub.url}/hub/home")
+        projects = page.locator("#hdss-projects")
+        projects.wait_for()
+        text = projects.inner_text()
+        assert PROJECT in text and f"/data/restricted/{DATASET}" in text and REFERENCE in text
+        assert OTHER_PROJECT not in text
+        shots(page, "home-projects")
+
+        projects.get_by_role("link", name="Details").click()
+        page.wait_for_url(re.compile(rf"{LEDGER}|/hub/api/oauth2/authorize"))
+        authorize_if_asked(page, shots)
+        assert page.get_by_role("heading", level=1).inner_text() == "Your projects"
+        table = page.locator("table").inner_text()
+        assert PROJECT in table and OTHER_PROJECT not in table
+        assert page.get_by_role("link", name="Log a permission").count() == 0
+        shots(page, "ledger-own-projects")
+
+        page.goto(f"{hub.url}/hub/home")
+        page.locator("#hdss-projects").get_by_role("link", name="Open secure server").click()
+        page.wait_for_url(re.compile(rf"/hub/spawn/{res}/{server}"))
+        page.locator("form#spawn_form [type=submit]").wait_for()
+        shots(page, "secure-spawn-form")
+        page.locator("form#spawn_form [type=submit]").click()
+
+        page.wait_for_url(re.compile(rf"/spawn-pending/{res}/{server}"), timeout=SPAWN_DEADLINE_MS)
+        page.locator(".progress-log-event").first.wait_for(
+            state="attached", timeout=SPAWN_DEADLINE_MS
+        )
+        page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+        shots(page, "secure-spawn-progress")
+        events = " ".join(page.locator(".progress-log-event").all_inner_texts())
+        assert events, "no spawn progress shown"
+
+        page.wait_for_url(re.compile(rf"/user/{res}/{server}/lab"), timeout=SPAWN_DEADLINE_MS)
+        page.goto(f"{hub.url}/user/{res}/{server}/lab?reset")
+        launcher = page.locator(".jp-LauncherCard[data-category='Notebook']").first
+        launcher.wait_for(timeout=SPAWN_DEADLINE_MS)
+        shots(page, "secure-jupyterlab")
+
+        launcher.click()
+        no_news = page.get_by_role("button", name="No", exact=True)
+        if no_news.count():
+            no_news.first.click()
+        run_cell(page, "import os; sorted(os.listdir('/data/restricted'))")
+        listing = page.locator(".jp-OutputArea-output").filter(has_text="[")
+        listing.first.wait_for(timeout=SPAWN_DEADLINE_MS)
+        assert listing.first.inner_text().strip() == repr([DATASET])
+        shots(page, "restricted-data-listed")
+
+
+def test_a_student_sees_nothing_of_the_projects_in_the_ledger(hub, chromium, request):
+    shots = Shots("ledger-student")
+    stu = hub.users["stu"]
+    permission = permission_body(
+        "hidden-2026", [hub.users["res2"]], [DATASET], "SDS-2026-0002", "Research approval"
+    )
+    r = service_api(
+        hub, "ledger", "POST", "/permissions", hub.user_token(hub.users["steward"]), json=permission
+    )
+    assert r.status_code == 201, r.text
+    with person(chromium, request, "student") as page:
+        hub_login(page, hub, stu, shots)
+        page.goto(f"{hub.url}/hub/home")
+        page.locator("#hdss-home").wait_for()
+        assert page.locator("#hdss-projects").count() == 0
+        shots(page, "home")
+
+        open_ledger(page, hub, shots)
+        body = page.locator("body").inner_text()
+        assert "You are not a member of any project" in body
+        assert "hidden-2026" not in body and page.locator("table").count() == 0
+        assert page.get_by_role("link", name="Log a permission").count() == 0
+        shots(page, "ledger-nothing")
+
+        page.goto(f"{hub.url}{LEDGER}audit")
+        page.get_by_role("heading", level=1).wait_for()
+        assert "only data stewards and auditors" in page.locator("body").inner_text()
+        assert "hidden-2026" not in page.content() and "Traceback" not in page.content()
+        shots(page, "audit-refused")
