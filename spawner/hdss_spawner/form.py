@@ -38,3 +38,27 @@ def render_form(profiles: list[Profile], datasets: list[CatalogEntry], selected:
     else:
         data = "<p>No dataset is published yet.</p>"
     return f'<fieldset class="hdss-spawn-form"><legend>Choose a profile</legend>{"".join(rows)}</fieldset>{data}'
+
+
+def render_secure_form(
+    project_id: str, profile: Profile | None, permission, reason: str = ""
+) -> str:
+    """The spawn page of a secure server: the project, its permission and data, or why not."""
+    if permission is None or profile is None:
+        return (
+            f'<p class="alert alert-warning">You cannot start the secure server of project '
+            f"<strong>{escape(project_id)}</strong>: {escape(reason)}</p>"
+        )
+    items = "".join(
+        f"<li><code>/data/restricted/{escape(name)}</code> (read-only)</li>"
+        for name in permission.datasets
+    )
+    return (
+        f'<fieldset class="hdss-secure-form"><legend>Secure server of project '
+        f"{escape(project_id)}</legend>"
+        f"<p>Permission {escape(permission.reference)} from {escape(permission.authority)}, "
+        f"valid until {permission.valid_until:%Y-%m-%d}. {escape(profile.limits)}.</p>"
+        f"<p>Restricted data mounted:</p><ul>{items}</ul>"
+        "<p>No network egress, no file downloads; results leave only through output "
+        "checking. Every start and stop is audited.</p></fieldset>"
+    )

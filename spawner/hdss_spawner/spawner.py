@@ -16,7 +16,7 @@ from tornado.web import HTTPError
 from traitlets import Dict, Int, List, Unicode, default
 
 from . import policy, secure
-from .form import render_form
+from .form import render_form, render_secure_form
 from .profiles import SECURE, Profile, choose, effective_groups, offered, parse_profiles
 from .readiness import wait_listening
 
@@ -109,6 +109,8 @@ class SandboxSpawner(DockerSpawner):
             raise HTTPError(503, f"The datasets are not available: {e}") from e
 
     def render_options_form(self) -> str:
+        if self.project_id is not None:
+            return self.render_secure_options_form(self.project_id)
         mine = offered(self.parsed_profiles, self.user_groups())
         try:
             datasets = self.catalog()
@@ -138,6 +140,17 @@ class SandboxSpawner(DockerSpawner):
     def audit(self, action: str, outcome: str, **details) -> None:
         target = f"server:{self.user.name}/{self.name}"
         self.ledger().audit.append(self.user.name, action, target, outcome, **details)
+
+    def render_secure_options_form(self, project_id: str) -> str:
+        """What a secure server will hold, shown before it starts (nothing is audited here)."""
+        profiles = offered(self.parsed_profiles, self.user_groups(), kind=SECURE)
+        if not self.ledger_url:
+            return render_secure_form(project_id, None, None, "this hub has no permission ledger")
+        permission = self.ledger().active_permission(self.user.name, project_id)
+        reason = "" if permission else self.ledger().why_not(self.user.name, project_id)
+        if not profiles:
+            reason = "the secure profile is not offered to your groups"
+        return render_secure_form(project_id, profiles[0] if profiles else None, permission, reason)
 
     def apply_secure_profile(self, project_id: str) -> None:
         """Open the secure profile only for a member of a project with an active permission."""

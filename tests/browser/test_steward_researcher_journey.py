@@ -34,6 +34,7 @@ DATASET = "dk-restricted"
 REFERENCE = "FSEID-2026-0815"
 LEDGER = "/services/ledger/"
 LEDGER_OR_AUTHORIZE = re.compile("^(Authorize access|All research permissions|Your projects)$")
+SECURE_FORM = "Secure server of project"
 
 
 @pytest.fixture(scope="module")
@@ -92,15 +93,13 @@ def open_ledger(page, hub, shots: Shots) -> None:
 
 
 def authorize_if_asked(page, shots: Shots) -> None:
-    """On a first visit the hub asks the person to let the ledger identify them (the
-    ledger's role carries its own scopes, so the hub confirms); they click Authorize."""
+    """The ledger is a service of this deployment: the hub lets it identify the person
+    without an "Authorize access" page in between."""
     heading = page.get_by_role("heading", level=1, name=LEDGER_OR_AUTHORIZE)
     heading.wait_for()
     if heading.inner_text() == "Authorize access":
         shots(page, "authorize-ledger")
-        page.get_by_role("button", name="Authorize").click()
-        page.wait_for_url(re.compile(rf"{LEDGER}$"))
-        page.get_by_role("heading", level=1, name=LEDGER_OR_AUTHORIZE).wait_for()
+    assert heading.inner_text() != "Authorize access"
 
 
 def test_steward_logs_a_permission_and_the_researcher_works_on_restricted_data(
@@ -175,6 +174,9 @@ def test_steward_logs_a_permission_and_the_researcher_works_on_restricted_data(
         page.locator("#hdss-projects").get_by_role("link", name="Open secure server").click()
         page.wait_for_url(re.compile(rf"/hub/spawn/{res}/{server}"))
         page.locator("form#spawn_form [type=submit]").wait_for()
+        form = page.locator("form#spawn_form").inner_text()
+        assert SECURE_FORM in form and f"/data/restricted/{DATASET}" in form, form
+        assert "synthetic" not in form.lower(), form
         shots(page, "secure-spawn-form")
         page.locator("form#spawn_form [type=submit]").click()
 

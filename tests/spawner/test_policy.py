@@ -72,3 +72,25 @@ def test_form_escapes_and_explains_when_nothing_is_offered():
         {"x": {"cpu_limit": 1, "mem_limit": "1G", "groups": ["s"], "description": "<b>"}}
     )
     assert "<b>" not in render_form(list(profiles.values()), [])
+
+
+def test_secure_form_shows_the_permission_and_restricted_data():
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from hdss_spawner.form import render_secure_form
+
+    profile = parse_profiles(
+        {"secure": {"cpu_limit": 2, "mem_limit": "8G", "groups": ["r"], "kind": "secure"}}
+    )["secure"]
+    permission = SimpleNamespace(
+        reference="SDS-1",
+        authority="Sundhedsdatastyrelsen",
+        valid_until=datetime(2027, 1, 1, tzinfo=UTC),
+        datasets=("dk-restricted",),
+    )
+    html = render_secure_form("p1", profile, permission)
+    assert "/data/restricted/dk-restricted" in html and "SDS-1" in html
+    assert "synthetic" not in html and 'name="profile"' not in html
+    refused = render_secure_form("p1", profile, None, "the permission was revoked")
+    assert "cannot start" in refused and "revoked" in refused

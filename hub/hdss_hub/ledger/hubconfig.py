@@ -63,6 +63,8 @@ def ledger_services(settings: dict[str, Any]) -> list[dict[str, Any]]:
             "command": command,
             "environment": {DB_ENV: db_url(settings)},
             "display": True,
+            # A hub-managed service of this deployment: no "Authorize access" page.
+            "oauth_no_confirm": True,
             "info": {"description": "Research permissions and the audit log"},
             # What the service may learn about a user who logs in to it: who they are and
             # whether they hold the ledger's own scopes (granted only if the user has them).

@@ -68,6 +68,8 @@ def promotion_services(settings: dict[str, Any]) -> list[dict[str, Any]]:
             "command": command,
             "environment": environment,
             "display": True,
+            # A hub-managed service of this deployment: no "Authorize access" page.
+            "oauth_no_confirm": True,
             "info": {
                 "description": "Promote notebooks to restricted data; release checked results"
             },
