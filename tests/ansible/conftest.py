@@ -97,7 +97,7 @@ class PlaybookRun:
         """Names of the tasks that reported `changed`, for a readable failure message."""
         out, task = [], None
         for line in self.output.splitlines():
-            if line.startswith("TASK ["):
+            if line.startswith(("TASK [", "RUNNING HANDLER [")):
                 task = line
             elif line.startswith("changed:") and task:
                 out.append(f"{task} -> {line}")

@@ -1,7 +1,8 @@
 """The playbook, for real: lint, converge into a systemd host, idempotence, check mode.
 
 The tests share one throwaway host (see conftest.py) and run in file order: converge,
-then a second run that must change nothing, then a check-mode run, then bad input.
+then a second run that must change nothing, then a check-mode run, then bad input, and
+last an upgrade (new dataset seed and image tag), which changes the host for good.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import pytest
 
 from tests.conftest import VENV_BIN
 
-from .conftest import ANSIBLE_DIR, ConvergeHost
+from .conftest import ANSIBLE_DIR, ConvergeHost, docker
 
 pytestmark = [pytest.mark.ansible]
 
@@ -110,3 +111,121 @@ def test_bad_input_stops_before_any_change(test_host: ConvergeHost, extra, named
     recap = run.recap(test_host.host)
     assert recap["changed"] == 0 and recap["failed"] == 1
     assert "Set up the sandbox hub node" not in run.output
+
+
+def _sha256_tree(host: ConvergeHost, path: str) -> str:
+    """Path, type, size, mode and mtime of everything under ``path``, and each file's SHA-256."""
+    r = host.exec(
+        "sh",
+        "-c",
+        'cd "$1" && find . -printf "%p %y %s %m %T@\\n" | sort'
+        " && find . -type f -exec sha256sum {} + | sort",
+        "sh",
+        path,
+    )
+    assert r.returncode == 0 and r.stdout, r.stderr
+    return r.stdout
+
+
+def _hub_process(host: ConvergeHost) -> dict[str, str]:
+    out = host.exec(
+        "systemctl", "show", "hdss-hub", "-p", "MainPID", "-p", "NRestarts", "-p", "ActiveState"
+    ).stdout
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+
+@pytest.mark.docker
+def test_upgrade_publishes_new_data_and_image_and_leaves_homes_alone(
+    test_host: ConvergeHost, diagnose_on_failure
+):
+    """Issue 8, point 4: re-running the playbook with a new dataset seed and a new image tag
+    rolls both out; the old dataset version stays intact, a user's home volume is untouched,
+    the hub restarts once, cleanly, and answers. Last in the file: it changes the host."""
+    if test_host.exec("systemctl", "is-active", "hdss-hub").stdout.strip() != "active":
+        run = test_host.playbook()  # run on its own (-k): converge first
+        assert run.returncode == 0, run.output[-6000:]
+    settings = json.loads(test_host.vars_file.read_text())
+    data = settings["hdss_datasets_generate"]
+    dataset_dir = "/srv/hdss/data/synthetic/dk-registers"
+    volume = f"{test_host.name}-home-ana"  # how the spawner names ana's home volume
+    worker = f"{test_host.name}-home-worker"
+    new_image = f"{test_host.name}-upgrade:2"
+    note = "written before the upgrade\n"
+    probe = "cat /home/jovyan/notes.txt; stat -c '%s %a %u %Y' /home/jovyan/notes.txt"
+
+    def in_home(script: str) -> str:
+        r = docker(
+            "run",
+            "--rm",
+            "--name",
+            worker,
+            "-v",
+            f"{volume}:/home/jovyan",
+            test_host.image,
+            "sh",
+            "-c",
+            script,
+            check=False,
+        )
+        assert r.returncode == 0, r.stderr
+        return r.stdout
+
+    try:
+        docker("volume", "create", volume)
+        home_before = in_home(f"printf %s '{note}' > /home/jovyan/notes.txt; {probe}")
+        assert home_before.startswith(note)
+        if data:
+            old = test_host.exec("readlink", f"{dataset_dir}/current").stdout.strip()
+            assert old, f"no current version under {dataset_dir}"
+            old_tree = _sha256_tree(test_host, f"{dataset_dir}/{old}")
+        before = _hub_process(test_host)
+        docker("tag", test_host.image, new_image)
+
+        run = test_host.playbook(
+            "-e", json.dumps({"hdss_datasets_seed": 2, "hdss_hub_docker_image": new_image})
+        )
+        assert run.returncode == 0, run.output[-6000:]
+        changed = run.changed_tasks()
+        # Only the data, the settings and the hub's restart change: no new release, no
+        # package, no unit, no front.
+        assert all(
+            "Generate and publish" in t or "settings file" in t or "Restart the hub" in t
+            for t in changed
+        ), "\n".join(changed)
+        assert any("Restart the hub" in t for t in changed), "\n".join(changed)
+
+        if data:
+            new = test_host.exec("readlink", f"{dataset_dir}/current").stdout.strip()
+            assert new and new != old and "-s2-" in new, (old, new)
+            assert _sha256_tree(test_host, f"{dataset_dir}/{old}") == old_tree
+            verify = test_host.exec(
+                "/opt/hdss/venv/bin/hdss-dataset", "verify", "--no-keys", f"{dataset_dir}/{old}"
+            )
+            assert verify.returncode == 0, verify.stdout + verify.stderr
+
+        image = test_host.exec(
+            "env",
+            "HDSS_SETTINGS=/etc/hdss/settings.yaml",
+            "/opt/hdss/venv/bin/python",
+            "-m",
+            "hdss_hub.cli",
+            "get",
+            "docker.image",
+        ).stdout.strip()
+        assert image == new_image
+        after = _hub_process(test_host)
+        assert after["ActiveState"] == "active", after
+        assert after["MainPID"] != before["MainPID"], (before, after)  # restarted once ...
+        assert after["NRestarts"] == before["NRestarts"], (before, after)  # ... not crashed
+        for url in (
+            f"http://127.0.0.1:{test_host.ports['proxy']}/hub/api/",
+            f"https://127.0.0.1:{test_host.ports['https']}/hub/api/",
+        ):
+            status, body = test_host.get(url)
+            assert status == 200 and "version" in json.loads(body)
+
+        assert in_home(probe) == home_before
+    finally:
+        docker("rm", "-f", worker, check=False)
+        docker("volume", "rm", volume, check=False)
+        docker("rmi", new_image, check=False)  # only the tag: the image is the test host's
