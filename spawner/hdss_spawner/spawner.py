@@ -3,6 +3,7 @@
 Policy is applied at DockerSpawner's override points, never by rewriting ``start``:
 ``apply_user_options`` picks and checks the profile, ``create_object`` lays down the
 mounts and the hardened host config, ``progress`` reports each step to the user.
+``start`` only adds a wait for the server's port after DockerSpawner's own start.
 """
 
 from __future__ import annotations
@@ -141,28 +142,12 @@ class SandboxSpawner(DockerSpawner):
         target = f"server:{self.user.name}/{self.name}"
         self.ledger().audit.append(self.user.name, action, target, outcome, **details)
 
-    def render_secure_options_form(self, project_id: str) -> str:
-        """What a secure server will hold, shown before it starts (nothing is audited here)."""
-        profiles = offered(self.parsed_profiles, self.user_groups(), kind=SECURE)
+    def secure_decision(self, project_id: str) -> tuple[Profile | None, object, str]:
+        """(secure profile, active permission, reason refused); the reason is empty if allowed."""
         if not self.ledger_url:
-            return render_secure_form(project_id, None, None, "this hub has no permission ledger")
-        permission = self.ledger().active_permission(self.user.name, project_id)
-        reason = "" if permission else self.ledger().why_not(self.user.name, project_id)
-        if not profiles:
-            reason = "the secure profile is not offered to your groups"
-        return render_secure_form(project_id, profiles[0] if profiles else None, permission, reason)
-
-    def apply_secure_profile(self, project_id: str) -> None:
-        """Open the secure profile only for a member of a project with an active permission."""
+            return None, None, "this hub has no permission ledger enabled"
         groups = self.user_groups()
         profiles = offered(self.parsed_profiles, groups, kind=SECURE)
-        if not self.ledger_url:
-            raise HTTPError(
-                403,
-                secure.denial_message(
-                    project_id, "this hub has no permission ledger enabled", self.steward_group
-                ),
-            )
         permission = self.ledger().active_permission(self.user.name, project_id)
         if not profiles:
             reason = (
@@ -172,12 +157,23 @@ class SandboxSpawner(DockerSpawner):
             reason = self.ledger().why_not(self.user.name, project_id)
         else:
             reason = ""
+        return (profiles[0] if profiles else None), permission, reason
+
+    def render_secure_options_form(self, project_id: str) -> str:
+        """What a secure server will hold, shown before it starts (nothing is audited here)."""
+        profile, permission, reason = self.secure_decision(project_id)
+        return render_secure_form(project_id, profile, None if reason else permission, reason)
+
+    def apply_secure_profile(self, project_id: str) -> None:
+        """Open the secure profile only for a member of a project with an active permission."""
+        profile, permission, reason = self.secure_decision(project_id)
         if reason:
-            self.audit("secure.start", "denied", project_id=project_id, reason=reason)
+            if self.ledger_url:
+                self.audit("secure.start", "denied", project_id=project_id, reason=reason)
             raise HTTPError(403, secure.denial_message(project_id, reason, self.steward_group))
-        self.profile, self.permission = profiles[0], permission
-        self.cpu_limit = self.profile.cpu_limit
-        self.mem_limit = self.profile.mem_limit
+        self.profile, self.permission = profile, permission
+        self.cpu_limit = profile.cpu_limit
+        self.mem_limit = profile.mem_limit
         self._emit(15, f"Permission {permission.reference} for {project_id} is active")
 
     def get_env(self):
