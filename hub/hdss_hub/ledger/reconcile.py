@@ -8,27 +8,21 @@ from __future__ import annotations
 
 import logging
 
+from hdss_spawner.secure import project_of
+
 from .core import Ledger
 from .hubapi import HubAPI, HubAPIError
 
 log = logging.getLogger(__name__)
 
-SECURE_PREFIX = "secure-"
 ACTOR = "ledger-reconciler"
-
-
-def secure_project(server_name: str) -> str | None:
-    """The project id of a secure server's name, or None for any other server."""
-    if server_name.startswith(SECURE_PREFIX) and len(server_name) > len(SECURE_PREFIX):
-        return server_name[len(SECURE_PREFIX) :]
-    return None
 
 
 async def reconcile_once(ledger: Ledger, hub: HubAPI) -> list[tuple[str, str]]:
     """One pass; returns the ``(username, server_name)`` pairs asked to stop."""
     stopped = []
     for username, name, server in await hub.running_servers():
-        project_id = secure_project(name)
+        project_id = project_of(name)
         if project_id is None or server.get("pending") == "stop":
             continue
         if ledger.active_permission(username, project_id) is not None:
