@@ -75,8 +75,8 @@ class Shots:
         for old in SCREENSHOTS.glob(f"{journey}-*.png"):
             old.unlink()
 
-    def __call__(self, page, step: str) -> Path:
+    def __call__(self, page, step: str, *, full_page: bool = False) -> Path:
         self.n += 1
         path = SCREENSHOTS / f"{self.journey}-{self.n:02d}-{step}.png"
-        page.screenshot(path=str(path))
+        page.screenshot(path=str(path), full_page=full_page)
         return path
