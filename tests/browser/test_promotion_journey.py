@@ -19,7 +19,7 @@ import pytest
 from hdss_hub.promotion.core import AirlockConfig
 
 from tests.browser.conftest import Shots
-from tests.browser.test_steward_researcher_journey import hub_login, person
+from tests.browser.journey import hub_login, person
 from tests.integration.ledger_helpers import (
     ledger_hub,
     permission_body,

@@ -11,13 +11,18 @@ ledger-student-*), so a person can see what each of them sees.
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.browser.conftest import SCREENSHOTS, Shots
-from tests.browser.test_student_journey import run_cell
+from tests.browser.conftest import Shots
+from tests.browser.journey import (
+    SPAWN_DEADLINE_MS,
+    follow_spawn_into_new_notebook,
+    hub_login,
+    person,
+    run_cell,
+)
 from tests.integration.ledger_helpers import (
     ledger_hub,
     permission_body,
@@ -27,7 +32,6 @@ from tests.integration.ledger_helpers import (
 
 pytestmark = [pytest.mark.browser, pytest.mark.docker, pytest.mark.slow]
 
-SPAWN_DEADLINE_MS = 180_000
 PROJECT = "diab-web-2026"
 OTHER_PROJECT = "cardio-web-2026"
 DATASET = "dk-restricted"
@@ -56,34 +60,6 @@ def hub(engine, synthetic_root, restricted_root, tmp_path_factory):
         {"researchers": ["res", "res2"], "students": ["stu"], "stewards": ["steward"]},
         reconcile_seconds=30,
     )
-
-
-@contextmanager
-def person(chromium, request, who: str):
-    """A browser context of its own for one person; on failure their view is saved."""
-    context = chromium.new_context(viewport={"width": 1280, "height": 800})
-    context.set_default_timeout(60_000)
-    page = context.new_page()
-    try:
-        yield page
-    except BaseException:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / f"FAILED-{request.node.name}-{who}.png"))
-        print(f"{who}'s page at failure: {page.url}")
-        raise
-    finally:
-        context.close()
-
-
-def hub_login(page, hub, name: str, shots: Shots) -> None:
-    """The hub's first-run login form, filled in as a person would."""
-    password = (hub.state / "secrets" / "user-password").read_text().strip()
-    page.goto(f"{hub.url}/hub/login")
-    page.locator("#username_input").fill(name)
-    page.locator("#password_input").fill(password)
-    shots(page, "login")
-    page.locator("#login_submit").click()
-    page.wait_for_url(lambda url: "/hub/login" not in url)
 
 
 def open_ledger(page, hub, shots: Shots) -> None:
@@ -181,24 +157,9 @@ def test_steward_logs_a_permission_and_the_researcher_works_on_restricted_data(
         page.locator("form#spawn_form [type=submit]").click()
 
         page.wait_for_url(re.compile(rf"/spawn-pending/{res}/{server}"), timeout=SPAWN_DEADLINE_MS)
-        page.locator(".progress-log-event").first.wait_for(
-            state="attached", timeout=SPAWN_DEADLINE_MS
-        )
-        page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
-        shots(page, "secure-spawn-progress")
-        events = " ".join(page.locator(".progress-log-event").all_inner_texts())
+        events = follow_spawn_into_new_notebook(page, hub, f"{res}/{server}", shots, "secure")
         assert events, "no spawn progress shown"
 
-        page.wait_for_url(re.compile(rf"/user/{res}/{server}/lab"), timeout=SPAWN_DEADLINE_MS)
-        page.goto(f"{hub.url}/user/{res}/{server}/lab?reset")
-        launcher = page.locator(".jp-LauncherCard[data-category='Notebook']").first
-        launcher.wait_for(timeout=SPAWN_DEADLINE_MS)
-        shots(page, "secure-jupyterlab")
-
-        launcher.click()
-        no_news = page.get_by_role("button", name="No", exact=True)
-        if no_news.count():
-            no_news.first.click()
         run_cell(page, "import os; sorted(os.listdir('/data/restricted'))")
         listing = page.locator(".jp-OutputArea-output").filter(has_text="[")
         listing.first.wait_for(timeout=SPAWN_DEADLINE_MS)

@@ -13,10 +13,10 @@ import duckdb
 import pytest
 
 from tests.browser.conftest import Shots
+from tests.browser.journey import SPAWN_DEADLINE_MS, follow_spawn_into_new_notebook, run_cell
 
 pytestmark = [pytest.mark.browser, pytest.mark.docker, pytest.mark.slow]
 
-SPAWN_DEADLINE_MS = 180_000
 PERSONS_GLOB = "dk-registers/t_person/*.parquet"
 QUERY = (
     'import duckdb; duckdb.sql("SELECT koen, count(*) AS persons FROM '
@@ -45,18 +45,6 @@ def provider_login(page, hub, name: str, shots: Shots) -> None:
     page.get_by_role("button", name="Authorize").click()
 
 
-def run_cell(page, code: str) -> None:
-    """Type ``code`` into the last cell and run it once the kernel is idle."""
-    # The status bar reads "Python 3 (ipykernel) | Idle" once the kernel is up and idle.
-    page.locator(".jp-StatusBar-Widget").filter(has_text=re.compile(r"\| Idle")).first.wait_for(
-        timeout=SPAWN_DEADLINE_MS
-    )
-    cell = page.locator(".jp-Notebook .jp-Cell").last.locator(".cm-content")
-    cell.click()
-    page.keyboard.insert_text(code)
-    page.keyboard.press("Shift+Enter")
-
-
 def test_student_logs_in_spawns_queries_synthetic_data_and_cannot_write_it(
     hub, provider, page, synthetic_root
 ):
@@ -81,23 +69,9 @@ def test_student_logs_in_spawns_queries_synthetic_data_and_cannot_write_it(
     page.locator("form#spawn_form [type=submit]").click()
 
     page.wait_for_url(re.compile(r"/spawn-pending/"), timeout=SPAWN_DEADLINE_MS)
-    # The progress bar and its message; the event log sits folded under "Event log".
-    page.locator(".progress-log-event").first.wait_for(state="attached", timeout=SPAWN_DEADLINE_MS)
-    page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
-    events = page.locator(".progress-log-event").all_inner_texts()
-    shots(page, "spawn-progress")
+    events = follow_spawn_into_new_notebook(page, hub, name, shots)
     assert events, "no spawn progress shown"
 
-    page.wait_for_url(re.compile(rf"/user/{name}/lab"), timeout=SPAWN_DEADLINE_MS)
-    page.goto(f"{hub.url}/user/{name}/lab?reset")
-    launcher = page.locator(".jp-LauncherCard[data-category='Notebook']").first
-    launcher.wait_for(timeout=SPAWN_DEADLINE_MS)
-    shots(page, "jupyterlab")
-
-    launcher.click()
-    no_news = page.get_by_role("button", name="No", exact=True)
-    if no_news.count():
-        no_news.first.click()
     run_cell(page, QUERY)
     result = page.locator(".jp-OutputArea-output").filter(has_text="[(")
     result.first.wait_for(timeout=SPAWN_DEADLINE_MS)

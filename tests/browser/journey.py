@@ -1,0 +1,76 @@
+"""Steps the browser journeys share: a person's own browser context, the hub's login form,
+following a spawn into a new JupyterLab notebook, and running a cell there."""
+
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+
+from tests.browser.conftest import SCREENSHOTS, Shots
+
+SPAWN_DEADLINE_MS = 180_000
+
+
+@contextmanager
+def person(chromium, request, who: str):
+    """A browser context of its own for one person; on failure their view is saved."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(60_000)
+    page = context.new_page()
+    try:
+        yield page
+    except BaseException:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"FAILED-{request.node.name}-{who}.png"))
+        print(f"{who}'s page at failure: {page.url}")
+        raise
+    finally:
+        context.close()
+
+
+def hub_login(page, hub, name: str, shots: Shots) -> None:
+    """The hub's first-run login form, filled in as a person would."""
+    password = (hub.state / "secrets" / "user-password").read_text().strip()
+    page.goto(f"{hub.url}/hub/login")
+    page.locator("#username_input").fill(name)
+    page.locator("#password_input").fill(password)
+    shots(page, "login")
+    page.locator("#login_submit").click()
+    page.wait_for_url(lambda url: "/hub/login" not in url)
+
+
+def follow_spawn_into_new_notebook(
+    page, hub, server_path: str, shots: Shots, label: str = ""
+) -> list[str]:
+    """From the spawn-pending page: the progress events shown, then JupyterLab at
+    ``/user/<server_path>/lab`` with a new notebook open. Returns the events' texts."""
+    step = f"{label}-" if label else ""
+    # The progress bar and its message; the event log sits folded under "Event log".
+    page.locator(".progress-log-event").first.wait_for(state="attached", timeout=SPAWN_DEADLINE_MS)
+    page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+    events = page.locator(".progress-log-event").all_inner_texts()
+    shots(page, f"{step}spawn-progress")
+
+    page.wait_for_url(re.compile(rf"/user/{server_path}/lab"), timeout=SPAWN_DEADLINE_MS)
+    page.goto(f"{hub.url}/user/{server_path}/lab?reset")
+    launcher = page.locator(".jp-LauncherCard[data-category='Notebook']").first
+    launcher.wait_for(timeout=SPAWN_DEADLINE_MS)
+    shots(page, f"{step}jupyterlab")
+
+    launcher.click()
+    no_news = page.get_by_role("button", name="No", exact=True)
+    if no_news.count():
+        no_news.first.click()
+    return events
+
+
+def run_cell(page, code: str) -> None:
+    """Type ``code`` into the last cell and run it once the kernel is idle."""
+    # The status bar reads "Python 3 (ipykernel) | Idle" once the kernel is up and idle.
+    page.locator(".jp-StatusBar-Widget").filter(has_text=re.compile(r"\| Idle")).first.wait_for(
+        timeout=SPAWN_DEADLINE_MS
+    )
+    cell = page.locator(".jp-Notebook .jp-Cell").last.locator(".cm-content")
+    cell.click()
+    page.keyboard.insert_text(code)
+    page.keyboard.press("Shift+Enter")
