@@ -7,7 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from hdss_registers.catalog import CatalogError, Sensitivity, scan
+from hdss_common.catalog import CatalogError, Sensitivity, scan
+
 from hdss_registers.dictionary import markdown
 from hdss_registers.generate import DEFAULT_NAME, SIZES, Request, generate
 from hdss_registers.publish import MARKER, PublishError

@@ -13,10 +13,10 @@ from multiprocessing.pool import ThreadPool
 from pathlib import Path
 
 import numpy as np
+from hdss_common.catalog import MANIFEST, Sensitivity
 
 from hdss_registers import manifest as M
 from hdss_registers import publish
-from hdss_registers.catalog import MANIFEST, Sensitivity
 from hdss_registers.simulate import simulate
 from hdss_registers.tables import ChunkTables, lookup_tables
 from hdss_registers.writer import TableWriter, split

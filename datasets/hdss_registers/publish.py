@@ -18,7 +18,7 @@ import stat
 from contextlib import contextmanager
 from pathlib import Path
 
-from hdss_registers.catalog import CURRENT, MANIFEST, Sensitivity, valid_name
+from hdss_common.catalog import CURRENT, MANIFEST, Sensitivity, valid_name
 
 MARKER = ".hdss-datasets"
 TMP_PREFIX = ".tmp-"

@@ -8,8 +8,8 @@ import tempfile
 from pathlib import Path
 
 import pyarrow.parquet as pq
+from hdss_common.catalog import CURRENT, MANIFEST, current_version
 
-from hdss_registers.catalog import CURRENT, MANIFEST, current_version
 from hdss_registers.writer import sha256_file
 
 MEMORY_LIMIT = "1GB"

@@ -15,7 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from hdss_registers.catalog import CatalogError, Sensitivity, load_catalog
+from hdss_common.catalog import CatalogError, Sensitivity, load_catalog
 from hdss_spawner.profiles import effective_groups, offered, parse_profiles
 from traitlets.config import Config
 

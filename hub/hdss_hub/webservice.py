@@ -1,7 +1,7 @@
 """What the hub's tornado services (ledger, promotion) share: handler bases and start-up.
 
 Both run as JupyterHub managed services: authentication is JupyterHub's
-(``HubOAuthenticated``), callers are classified with :mod:`hdss_hub.ledger.access`, every
+(``HubOAuthenticated``), callers are classified with :mod:`hdss_common.access`, every
 denial of an identified caller is an audit entry, the REST API answers JSON (errors as
 ``{"status": ..., "message": ...}``) and the service listens where the hub tells it.
 """
@@ -18,15 +18,13 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlparse
 
+from hdss_common.access import Caller, caller_from_model
+from hdss_common.db import DB_ENV
 from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 from tornado import web
 from tornado.ioloop import IOLoop
 from traitlets import Unicode, default
 from traitlets.config import Application
-
-from .ledger.access import Caller, caller_from_model
-
-DB_ENV = "HDSS_LEDGER_DB_URL"
 
 
 async def run_blocking(fn: Callable, *args: Any, **kwargs: Any) -> Any:

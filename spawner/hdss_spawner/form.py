@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from hdss_registers.catalog import CatalogEntry
+from hdss_common.catalog import CatalogEntry
 
 from .profiles import Profile
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from hdss_registers.catalog import CatalogEntry, Sensitivity
+from hdss_common.catalog import CatalogEntry, Sensitivity
 from tornado.web import HTTPError
 
 NON_ROOT_USER = "1000:100"

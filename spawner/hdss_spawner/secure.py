@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from hdss_registers.catalog import CatalogEntry, CatalogError, Sensitivity, scan
+from hdss_common.catalog import CatalogEntry, CatalogError, Sensitivity, scan
 from tornado.web import HTTPError
 
 SECURE_PREFIX = "secure-"

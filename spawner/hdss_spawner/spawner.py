@@ -12,7 +12,7 @@ import asyncio
 from pathlib import Path
 
 from dockerspawner import DockerSpawner
-from hdss_registers.catalog import CatalogEntry, CatalogError, Sensitivity, load_catalog
+from hdss_common.catalog import CatalogEntry, CatalogError, Sensitivity, load_catalog
 from tornado.web import HTTPError
 from traitlets import Dict, Int, List, Unicode, default
 

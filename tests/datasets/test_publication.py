@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from hdss_registers import publish
-from hdss_registers.catalog import Sensitivity, load_catalog, scan
+from hdss_common.catalog import Sensitivity, load_catalog, scan
 from hdss_registers.cli import main
 from hdss_registers.verify import verify
 from hdss_registers.writer import TableWriter

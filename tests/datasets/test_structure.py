@@ -7,7 +7,7 @@ import stat
 
 import pytest
 from hdss_registers import codes as C
-from hdss_registers.catalog import Sensitivity, scan
+from hdss_common.catalog import Sensitivity, scan
 from hdss_registers.schema import TABLES
 from hdss_registers.verify import verify
 

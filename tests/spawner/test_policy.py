@@ -1,7 +1,7 @@
 from pathlib import Path
 
 import pytest
-from hdss_registers.catalog import CatalogEntry, Sensitivity
+from hdss_common.catalog import CatalogEntry, Sensitivity
 from hdss_spawner import policy
 from hdss_spawner.form import render_form
 from hdss_spawner.profiles import parse_profiles

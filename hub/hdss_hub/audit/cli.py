@@ -15,11 +15,10 @@ import os
 import sys
 from datetime import UTC, datetime
 
+from hdss_common.db import DB_ENV
 from sqlalchemy.exc import SQLAlchemyError
 
 from .log import AuditLog
-
-DB_ENV = "HDSS_LEDGER_DB_URL"
 
 
 def _since(text: str) -> int | datetime:

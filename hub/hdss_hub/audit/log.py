@@ -20,10 +20,9 @@ from datetime import UTC, datetime
 from typing import IO, Any
 
 import sqlalchemy as sa
+from hdss_common.db import lock_chain, make_engine, upgrade
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
-
-from .db import lock_chain, make_engine, upgrade
 
 log = logging.getLogger(__name__)
 

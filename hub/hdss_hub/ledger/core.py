@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from hdss_registers.catalog import CatalogError, Sensitivity, scan
+from hdss_common.catalog import CatalogError, Sensitivity, scan
+from hdss_common.db import lock_chain, make_engine, upgrade
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hdss_hub.audit import AuditLog
-from hdss_hub.audit.db import lock_chain, make_engine, upgrade
 from hdss_hub.audit.log import utcnow
 
 from .errors import Conflict, InvalidRequest, NotFound

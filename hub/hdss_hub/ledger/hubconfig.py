@@ -11,12 +11,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from hdss_common.access import READ_SCOPE, WRITE_SCOPE
+from hdss_common.db import DB_ENV
 from traitlets.config import Config
 
-from .access import READ_SCOPE, WRITE_SCOPE
-
 SERVICE = "ledger"
-DB_ENV = "HDSS_LEDGER_DB_URL"
 DEFAULTS = {"enabled": False, "port": 8091, "steward_group": "stewards", "reconcile_seconds": 60}
 
 # The service's own role: each scope is explained in hub/README-ledger.md.

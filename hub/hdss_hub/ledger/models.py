@@ -2,27 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
+from hdss_common.db import UTCDateTime
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
-
-
-class UTCDateTime(sa.TypeDecorator):
-    """Stored as naive UTC (same on SQLite and PostgreSQL); read back timezone-aware."""
-
-    impl = sa.DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("ledger times must be timezone-aware")
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect):
-        return None if value is None else value.replace(tzinfo=UTC)
 
 
 class Base(DeclarativeBase):

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import asyncio
 
+from hdss_common.db import DB_ENV
 from tornado.ioloop import IOLoop, PeriodicCallback
 from traitlets import Int, Unicode
 
-from ..webservice import DB_ENV, ConfigError, HubService
+from ..webservice import ConfigError, HubService
 from .core import Ledger
 from .hubapi import HubAPI
 from .reconcile import reconcile_once

@@ -27,10 +27,10 @@ import docker
 import sqlalchemy as sa
 from docker.errors import DockerException
 from dockerspawner import DockerSpawner
-from hdss_registers.catalog import CatalogError, Sensitivity, scan
+from hdss_common.catalog import CatalogError, Sensitivity, scan
+from hdss_common.db import make_engine, upgrade
 from sqlalchemy.orm import Session
 
-from ..audit.db import make_engine, upgrade
 from ..ledger.core import Ledger
 from . import checks, runner
 from .contract import check_notebook

@@ -12,8 +12,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..ledger.access import READ_SCOPE, WRITE_SCOPE
-from ..ledger.hubconfig import DB_ENV, db_url
+from hdss_common.access import READ_SCOPE, WRITE_SCOPE
+from hdss_common.db import DB_ENV
+
+from ..ledger.hubconfig import db_url
 
 SERVICE = "promotion"
 DEFAULTS = {

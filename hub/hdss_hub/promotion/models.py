@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
+from hdss_common.db import UTCDateTime
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-
-from ..ledger.models import UTCDateTime
 
 # queued -> running -> awaiting-review -> released | rejected
 #                   -> failed | timed-out (nothing to review; nothing leaves)

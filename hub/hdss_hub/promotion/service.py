@@ -14,11 +14,12 @@ there and every step goes into the one audit chain. It talks to the Docker engin
 from __future__ import annotations
 
 import docker
+from hdss_common.db import DB_ENV
 from tornado.ioloop import IOLoop
 from traitlets import Float, Int, Unicode
 
 from ..ledger.core import Ledger
-from ..webservice import DB_ENV, ConfigError, HubService
+from ..webservice import ConfigError, HubService
 from . import checks
 from .core import Airlock, AirlockConfig
 from .web import MAX_BODY, Context, make_app

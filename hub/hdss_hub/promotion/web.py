@@ -1,7 +1,7 @@
 """The promotion service's tornado handlers: REST API under ``api/`` and pages.
 
 Authentication is JupyterHub's (``HubOAuthenticated``); who may do what is decided here
-with the ledger's rules (:mod:`hdss_hub.ledger.access`): data stewards (the steward group,
+with the ledger's rules (:mod:`hdss_common.access`): data stewards (the steward group,
 or scope ``custom:ledger:write``) see the queue, the outputs and decide; researchers
 submit and follow their own requests, and never see outputs before they are released.
 Every denial of an identified caller is an audit entry.
@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from docker.errors import DockerException
+from hdss_common.access import Caller
 from tornado import web
 
 from .. import webservice
-from ..ledger.access import Caller
 from ..ledger.schemas import PROJECT_ID_RE
 from ..webservice import ApiHandler, ApiNotFound, PageHandler, ServiceHandler, run_blocking
 from .core import Airlock, PromotionError, Request

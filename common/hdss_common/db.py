@@ -1,4 +1,4 @@
-"""Database plumbing shared by the audit log and the permission ledger.
+"""Database plumbing shared by the audit log, the permission ledger and the airlock.
 
 One engine per database URL, configured so that writers are serialised:
 
@@ -13,6 +13,7 @@ so that an upgrade of a running deployment keeps every record.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from importlib import resources
 
 import sqlalchemy as sa
@@ -25,6 +26,26 @@ from sqlalchemy.engine import Connection, Engine
 CHAIN_LOCK_KEY = 0x4844535341554454  # "HDSSAUDT"
 MIGRATION_LOCK_KEY = 0x484453534D494752  # "HDSSMIGR"
 SQLITE_LOCK_TIMEOUT = 30.0
+
+#: The environment variable naming the ledger/audit/promotion database of a service or CLI.
+DB_ENV = "HDSS_LEDGER_DB_URL"
+
+
+class UTCDateTime(sa.TypeDecorator):
+    """Stored as naive UTC (same on SQLite and PostgreSQL); read back timezone-aware."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("stored times must be timezone-aware")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect):
+        return None if value is None else value.replace(tzinfo=UTC)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -92,7 +113,7 @@ def run_migrations_online(context) -> None:
     conn = context.config.attributes.get("connection")
     if conn is None:
         raise RuntimeError(
-            "these migrations run from hdss_hub (hdss_hub.audit.db.upgrade), "
+            "these migrations run from hdss_common.db.upgrade, "
             "not from the alembic command line without a connection"
         )
     context.configure(

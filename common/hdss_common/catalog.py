@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from .errors import HdssError
+
 MANIFEST = "datapackage.json"
 CURRENT = "current"
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -35,7 +37,7 @@ class Sensitivity(StrEnum):
         return f"/data/{self.value}"
 
 
-class CatalogError(Exception):
+class CatalogError(HdssError):
     """The catalogue cannot be read: the message says what is wrong and what to do."""
 
 
