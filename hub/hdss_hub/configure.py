@@ -135,8 +135,9 @@ def apply_spawner(settings: dict[str, Any], c: Config) -> None:
     s.default_url = "/lab"
     if ledger_enabled(settings):
         from .ledger.hubconfig import db_url
+        from .ledger.hubside import LedgerPermissions
 
-        s.ledger_url = db_url(settings)
+        s.permission_source = LedgerPermissions(db_url(settings), s.restricted_root)
         s.steward_group = settings["ledger"]["steward_group"]
         s.secure_network = secure_network(settings)
 

@@ -10,7 +10,7 @@ The logic lives in the small functions below so unit tests run it without a hub.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -88,29 +88,47 @@ def project_rows(permissions: Iterable[Any]) -> list[dict[str, str]]:
     return rows
 
 
-def ledger_projects(settings: Mapping[str, Any]) -> Callable[[str], list[Any]] | None:
-    """A lookup username -> permissions when the ledger is enabled, else None."""
+ProjectLookup = Callable[[str], Awaitable[list[Any]]]
+
+
+def ledger_projects(settings: Mapping[str, Any]) -> ProjectLookup | None:
+    """An async lookup username -> permissions when the ledger is enabled, else None.
+
+    It reads the ledger in a thread pool of its own, never on the hub's event loop.
+    """
     if not settings.get("ledger", {}).get("enabled"):
         return None
-    cache: dict[str, Any] = {}
+    from .ledger import hubconfig
+    from .ledger.hubside import LedgerPermissions
 
-    def lookup(username: str) -> list[Any]:
-        if "ledger" not in cache:
-            from .ledger import hubconfig
-            from .ledger.core import Ledger
+    return LedgerPermissions(hubconfig.db_url(dict(settings)), migrate=False).projects_for
 
-            cache["ledger"] = Ledger(hubconfig.db_url(dict(settings)), migrate=False)
-        return cache["ledger"].projects_for(username, include_inactive=True)
 
-    return lookup
+async def project_view(lookup: ProjectLookup, username: str) -> dict[str, Any]:
+    """The home page's project table: ``rows`` and a ``note`` when there are none."""
+    try:
+        rows = project_rows(await lookup(username))
+    except Exception as e:  # the ledger is another service: never break the home page
+        log.warning("home page: cannot read the ledger for %s: %s", username, e)
+        return {"rows": [], "note": "Your projects cannot be shown right now."}
+    note = "" if rows else "You are a member of no project with a logged permission."
+    return {"rows": rows, "note": note}
+
+
+async def _no_projects() -> dict[str, Any]:
+    return {"rows": [], "note": ""}
 
 
 def home_context(
     settings: Mapping[str, Any],
     user: Any,
-    projects: Callable[[str], list[Any]] | None = None,
+    projects: ProjectLookup | None = None,
 ) -> dict[str, Any]:
-    """Everything the hub's pages show about ``user`` (None on the login and error pages)."""
+    """Everything the hub's pages show about ``user`` (None on the login and error pages).
+
+    ``load_projects`` is a coroutine function: the page template calls it, and the hub's
+    asynchronous Jinja environment awaits it, so no ledger read blocks the event loop.
+    """
     ledger_on = bool(settings.get("ledger", {}).get("enabled"))
     if user is None:
         return {"user": None, "ledger_url": LEDGER_URL if ledger_on else ""}
@@ -130,18 +148,11 @@ def home_context(
         else "No server profile is offered to you; ask a hub administrator.",
         "show_projects": ledger_on and (is_researcher or steward_group in groups),
         "is_steward": steward_group in groups,
-        "projects": [],
-        "projects_note": "",
+        "load_projects": _no_projects,
         "ledger_url": LEDGER_URL if ledger_on else "",
     }
     if ctx["show_projects"] and projects is not None:
-        try:
-            ctx["projects"] = project_rows(projects(user.name))
-        except Exception as e:  # the ledger is another service: never break the home page
-            log.warning("home page: cannot read the ledger for %s: %s", user.name, e)
-            ctx["projects_note"] = "Your projects cannot be shown right now."
-        if not ctx["projects"] and not ctx["projects_note"]:
-            ctx["projects_note"] = "You are a member of no project with a logged permission."
+        ctx["load_projects"] = partial(project_view, projects, user.name)
     return ctx
 
 

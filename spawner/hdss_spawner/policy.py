@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from hdss_common import containers
 from hdss_common.catalog import CatalogEntry, Sensitivity
+from hdss_common.errors import PolicyViolation
 from tornado.web import HTTPError
 
-NON_ROOT_USER = "1000:100"
 DOCKER_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
 
 
@@ -38,21 +39,11 @@ def check_volumes(volumes: dict[str, object]) -> None:
 
 
 def hardened_host_config(extra: dict | None, pids_limit: int) -> dict:
-    """``extra`` host config with the hardening laid over it (hardening always wins)."""
-    config = dict(extra or {})
-    for key in ("privileged", "cap_add", "devices", "pid_mode", "ipc_mode", "userns_mode"):
-        if config.pop(key, None):
-            raise HTTPError(
-                500, f"Refusing to start: host config {key!r} breaks the sandbox policy."
-            )
-    security_opt = [o for o in config.get("security_opt", []) if "no-new-privileges" not in o]
-    config.update(
-        cap_drop=["ALL"],
-        security_opt=[*security_opt, "no-new-privileges:true"],
-        pids_limit=pids_limit,
-        privileged=False,
-    )
-    return config
+    """``extra`` host config with the shared hardening laid over it; 500 if it breaks policy."""
+    try:
+        return containers.hardened_host_config(extra, pids_limit)
+    except PolicyViolation as e:
+        raise HTTPError(500, str(e)) from e
 
 
 def check_binds(binds: dict[str, dict], allowed_host_paths: Iterable[str]) -> None:

@@ -9,34 +9,25 @@ file downloads. Every start, stop and denial is an audit entry.
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 from hdss_common.catalog import CatalogEntry, CatalogError, Sensitivity, scan
+from hdss_common.naming import SECURE_PREFIX, project_of
 from tornado.web import HTTPError
 
-SECURE_PREFIX = "secure-"
+__all__ = [
+    "NO_DOWNLOAD_ARGS",
+    "SECURE_PREFIX",
+    "denial_message",
+    "project_of",
+    "restricted_entries",
+]
 
 # Jupyter server options that turn off downloads: no /files/ handler, no nbconvert export.
 NO_DOWNLOAD_ARGS = (
     "--ContentsManager.files_handler_class=None",
     "--Exporter.enabled=False",
 )
-
-
-def project_of(server_name: str) -> str | None:
-    """The project id of a secure server name, None for any other server."""
-    if server_name.startswith(SECURE_PREFIX) and len(server_name) > len(SECURE_PREFIX):
-        return server_name[len(SECURE_PREFIX) :]
-    return None
-
-
-@functools.lru_cache(maxsize=4)
-def ledger_for(url: str, restricted_root: str):
-    """One Ledger per database for the hub process (imported lazily: hub-side only)."""
-    from hdss_hub.ledger.core import Ledger
-
-    return Ledger(url, restricted_root=restricted_root or None)
 
 
 def restricted_entries(root: str, names: tuple[str, ...]) -> list[CatalogEntry]:

@@ -12,9 +12,11 @@ import asyncio
 from pathlib import Path
 
 from dockerspawner import DockerSpawner
+from hdss_common import containers, naming
 from hdss_common.catalog import CatalogEntry, CatalogError, Sensitivity, load_catalog
+from hdss_common.permissions import Grant, PermissionSource
 from tornado.web import HTTPError
-from traitlets import Dict, Int, List, Unicode, default
+from traitlets import Any, Dict, Int, List, Unicode, default
 
 from . import policy, secure
 from .form import render_form, render_secure_form
@@ -43,13 +45,19 @@ class SandboxSpawner(DockerSpawner):
     )
     pids_limit = Int(512, config=True, help="Most processes a user's container may run.")
     home_volume = Unicode(
-        "{prefix}-home-{username}",
+        naming.HOME_VOLUME_TEMPLATE,
         config=True,
-        help="Name template of the per-user home volume (a named Docker volume).",
+        help="Name template of the per-user home volume (a named Docker volume); "
+        "{prefix} and {username} (escaped) are filled in.",
     )
     home_path = Unicode("/home/jovyan", config=True, help="Where the home volume is mounted.")
-    ledger_url = Unicode(
-        "", config=True, help="Database of the permission ledger; empty: secure servers refused."
+    permission_source = Any(
+        None,
+        allow_none=True,
+        config=True,
+        help="""Where research permissions come from: an object with the coroutines of
+        hdss_common.permissions.PermissionSource (active_permission, why_not, audit).
+        The hub's configure step sets the ledger's; None: secure servers are refused.""",
     )
     steward_group = Unicode("stewards", config=True, help="Group named in secure-profile denials.")
     secure_network = Unicode(
@@ -57,17 +65,17 @@ class SandboxSpawner(DockerSpawner):
     )
 
     profile: Profile | None = None
-    permission = None  # the ledger's Permission while a secure server runs
+    permission: Grant | None = None  # the active permission while a secure server runs
     datasets: list[CatalogEntry] = []
 
     @property
     def project_id(self) -> str | None:
         """The project of a secure server (named ``secure-<project>``), else None."""
-        return secure.project_of(self.name or "")
+        return naming.project_of(self.name or "")
 
     @default("volumes")
     def _default_volumes(self):
-        return {self.home_volume: self.home_path}
+        return {naming.home_volume(self.prefix, self.user.name, self.home_volume): self.home_path}
 
     @default("remove")
     def _default_remove(self):
@@ -81,7 +89,7 @@ class SandboxSpawner(DockerSpawner):
 
     @default("options_form")
     def _default_options_form(self):
-        return lambda spawner: spawner.render_options_form()
+        return lambda spawner: spawner.render_options_form()  # a coroutine: awaited by the hub
 
     @default("options_from_form")
     def _default_options_from_form(self):
@@ -109,9 +117,9 @@ class SandboxSpawner(DockerSpawner):
         except CatalogError as e:
             raise HTTPError(503, f"The datasets are not available: {e}") from e
 
-    def render_options_form(self) -> str:
+    async def render_options_form(self) -> str:
         if self.project_id is not None:
-            return self.render_secure_options_form(self.project_id)
+            return await self.render_secure_options_form(self.project_id)
         mine = offered(self.parsed_profiles, self.user_groups())
         try:
             datasets = self.catalog()
@@ -120,12 +128,12 @@ class SandboxSpawner(DockerSpawner):
         last = (self.orm_spawner.user_options or {}).get("profile", "") if self.orm_spawner else ""
         return render_form(mine, datasets, selected=last)
 
-    def apply_profile(self, user_options: dict) -> None:
+    async def apply_profile(self, user_options: dict) -> None:
         """Pick the requested profile if the user may have it; 403 otherwise."""
         self._events = []
         self._emit(5, "Checking which profiles you may use")
         if self.project_id is not None:
-            return self.apply_secure_profile(self.project_id)
+            return await self.apply_secure_profile(self.project_id)
         requested = user_options.get("profile") if isinstance(user_options, dict) else None
         if requested is not None and not isinstance(requested, str):
             raise HTTPError(400, "The profile must be given as a name, e.g. 'course'.")
@@ -135,41 +143,40 @@ class SandboxSpawner(DockerSpawner):
         self.mem_limit = profile.mem_limit
         self._emit(15, f"Profile {profile.title}: {profile.limits}")
 
-    def ledger(self):
-        return secure.ledger_for(self.ledger_url, self.restricted_root)
-
-    def audit(self, action: str, outcome: str, **details) -> None:
+    async def audit(self, action: str, outcome: str, **details) -> None:
+        """An audit entry about this server, written off the event loop."""
         target = f"server:{self.user.name}/{self.name}"
-        self.ledger().audit.append(self.user.name, action, target, outcome, **details)
+        await self.permission_source.audit(self.user.name, action, target, outcome, **details)
 
-    def secure_decision(self, project_id: str) -> tuple[Profile | None, object, str]:
+    async def secure_decision(self, project_id: str) -> tuple[Profile | None, Grant | None, str]:
         """(secure profile, active permission, reason refused); the reason is empty if allowed."""
-        if not self.ledger_url:
+        source: PermissionSource | None = self.permission_source
+        if source is None:
             return None, None, "this hub has no permission ledger enabled"
         groups = self.user_groups()
         profiles = offered(self.parsed_profiles, groups, kind=SECURE)
-        permission = self.ledger().active_permission(self.user.name, project_id)
+        permission = await source.active_permission(self.user.name, project_id)
         if not profiles:
             reason = (
                 f"the secure profile is not offered to your groups ({', '.join(groups) or 'none'})"
             )
         elif permission is None:
-            reason = self.ledger().why_not(self.user.name, project_id)
+            reason = await source.why_not(self.user.name, project_id)
         else:
             reason = ""
         return (profiles[0] if profiles else None), permission, reason
 
-    def render_secure_options_form(self, project_id: str) -> str:
+    async def render_secure_options_form(self, project_id: str) -> str:
         """What a secure server will hold, shown before it starts (nothing is audited here)."""
-        profile, permission, reason = self.secure_decision(project_id)
+        profile, permission, reason = await self.secure_decision(project_id)
         return render_secure_form(project_id, profile, None if reason else permission, reason)
 
-    def apply_secure_profile(self, project_id: str) -> None:
+    async def apply_secure_profile(self, project_id: str) -> None:
         """Open the secure profile only for a member of a project with an active permission."""
-        profile, permission, reason = self.secure_decision(project_id)
+        profile, permission, reason = await self.secure_decision(project_id)
         if reason:
-            if self.ledger_url:
-                self.audit("secure.start", "denied", project_id=project_id, reason=reason)
+            if self.permission_source is not None:
+                await self.audit("secure.start", "denied", project_id=project_id, reason=reason)
             raise HTTPError(403, secure.denial_message(project_id, reason, self.steward_group))
         self.profile, self.permission = profile, permission
         self.cpu_limit = profile.cpu_limit
@@ -190,7 +197,7 @@ class SandboxSpawner(DockerSpawner):
         """Restricted data, the project workspace, the internal network, no downloads."""
         entries = secure.restricted_entries(self.restricted_root, self.permission.datasets)
         self.read_only_volumes = policy.dataset_binds(entries, Sensitivity.RESTRICTED)
-        self.volumes = {f"{self.prefix}-project-{self.project_id}": self.home_path}
+        self.volumes = {naming.project_volume(self.prefix, self.project_id): self.home_path}
         if not self.secure_network:
             raise HTTPError(503, "No internal network is configured for secure servers.")
         self.network_name = self.secure_network
@@ -202,7 +209,7 @@ class SandboxSpawner(DockerSpawner):
     async def create_object(self):
         """Mount the catalogued data read-only and harden the container, then create it."""
         if self.profile is None:  # started without apply_user_options (e.g. by an old state)
-            self.apply_profile(self.user_options or {})
+            await self.apply_profile(self.user_options or {})
         if self.project_id is not None:
             self.datasets = self.lay_out_secure()
             kind = "restricted data read-only, no network egress"
@@ -220,7 +227,7 @@ class SandboxSpawner(DockerSpawner):
         extra_create = self._eval_if_callable(self.extra_create_kwargs)
         if asyncio.iscoroutine(extra_create):
             extra_create = await extra_create
-        self.extra_create_kwargs = {**(extra_create or {}), "user": policy.NON_ROOT_USER}
+        self.extra_create_kwargs = {**(extra_create or {}), "user": containers.NON_ROOT_USER}
         policy.check_binds(self.volume_binds, [str(d.path) for d in self.datasets])
         self._emit(45, "Creating your container (non-root, no capabilities)")
         return await super().create_object()
@@ -229,7 +236,7 @@ class SandboxSpawner(DockerSpawner):
         self._emit(60, "Starting your container")
         await super().start_object()
         if self.project_id is not None:
-            self.audit(
+            await self.audit(
                 "secure.start",
                 "started",
                 project_id=self.project_id,
@@ -247,8 +254,8 @@ class SandboxSpawner(DockerSpawner):
 
     async def stop(self, now=False):
         await super().stop(now=now)
-        if self.project_id is not None and self.ledger_url:
-            self.audit("secure.stop", "stopped", project_id=self.project_id)
+        if self.project_id is not None and self.permission_source is not None:
+            await self.audit("secure.stop", "stopped", project_id=self.project_id)
 
     # -- progress ------------------------------------------------------------------------
 

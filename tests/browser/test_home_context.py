@@ -81,7 +81,14 @@ class FakePermission:
     valid_until: datetime
 
 
-def test_researcher_sees_projects_when_the_ledger_is_on(settings):
+def returning(*permissions):
+    async def lookup(name: str):
+        return list(permissions)
+
+    return lookup
+
+
+async def test_researcher_sees_projects_when_the_ledger_is_on(settings):
     settings["ledger"]["enabled"] = True
     perm = FakePermission(
         "p-diabetes",
@@ -91,22 +98,25 @@ def test_researcher_sees_projects_when_the_ledger_is_on(settings):
         "FSEID-1",
         datetime(2027, 1, 31, tzinfo=UTC),
     )
-    ctx = home_context(settings, user("rita", "researchers"), projects=lambda name: [perm])
+    ctx = home_context(settings, user("rita", "researchers"), projects=returning(perm))
     assert ctx["show_projects"] and ctx["ledger_url"] == "/services/ledger/"
-    assert ctx["projects"][0]["datasets"] == "/data/restricted/dk-registers"
-    assert ctx["projects"][0]["valid_until"] == "2027-01-31"
-    student = home_context(settings, user("anna", "students"), projects=lambda name: [perm])
-    assert student["show_projects"] is False and student["projects"] == []
+    rows = (await ctx["load_projects"]())["rows"]
+    assert rows[0]["datasets"] == "/data/restricted/dk-registers"
+    assert rows[0]["valid_until"] == "2027-01-31"
+    student = home_context(settings, user("anna", "students"), projects=returning(perm))
+    assert student["show_projects"] is False
+    assert (await student["load_projects"]())["rows"] == []
 
 
-def test_a_failing_ledger_does_not_break_the_home_page(settings):
+async def test_a_failing_ledger_does_not_break_the_home_page(settings):
     settings["ledger"]["enabled"] = True
 
-    def broken(name):
+    async def broken(name):
         raise RuntimeError("database is locked")
 
     ctx = home_context(settings, user("rita", "researchers"), projects=broken)
-    assert ctx["projects"] == [] and "cannot be shown" in ctx["projects_note"]
+    view = await ctx["load_projects"]()
+    assert view["rows"] == [] and "cannot be shown" in view["note"]
 
 
 def test_apply_pages_sets_templates_and_a_callable(settings):
@@ -118,7 +128,7 @@ def test_apply_pages_sets_templates_and_a_callable(settings):
     assert ctx["user"] == "anna"
 
 
-def test_researcher_projects_come_from_the_real_ledger(settings, tmp_path):
+async def test_researcher_projects_come_from_the_real_ledger(settings, tmp_path):
     from hdss_hub.ledger.core import Ledger
     from hdss_hub.pages import ledger_projects
 
@@ -143,7 +153,24 @@ def test_researcher_projects_come_from_the_real_ledger(settings, tmp_path):
     settings["ledger"].update(enabled=True, db_url=url)
     lookup = ledger_projects(settings)
     ctx = home_context(settings, user("rita", "researchers"), projects=lookup)
-    assert [p["project_id"] for p in ctx["projects"]] == ["p-diabetes"]
-    assert ctx["projects"][0]["state"] == "active"
-    assert ctx["projects"][0]["reference"] == "FSEID-00001"
-    assert home_context(settings, user("bo", "researchers"), projects=lookup)["projects"] == []
+    rows = (await ctx["load_projects"]())["rows"]
+    assert [p["project_id"] for p in rows] == ["p-diabetes"]
+    assert rows[0]["state"] == "active"
+    assert rows[0]["reference"] == "FSEID-00001"
+    bo = home_context(settings, user("bo", "researchers"), projects=lookup)
+    assert (await bo["load_projects"]())["rows"] == []
+
+
+async def test_home_template_awaits_the_projects(settings):
+    """The real home.html in an async Jinja environment, as the hub renders it."""
+    import jinja2
+
+    settings["ledger"]["enabled"] = True
+    perm = FakePermission(
+        "p-heart", ("dk-registers",), "active", "SDS", "FSEID-7", datetime(2027, 1, 31, tzinfo=UTC)
+    )
+    ctx = home_context(settings, user("rita", "researchers"), projects=returning(perm))
+    env = jinja2.Environment(enable_async=True, autoescape=True)
+    body = "{% set projects = hdss.load_projects() %}{% for p in projects.rows %}{{ p.project_id }}{% endfor %}"
+    assert await env.from_string(body).render_async(hdss=ctx) == "p-heart"
+    assert "hdss.load_projects()" in (TEMPLATES / "home.html").read_text()

@@ -162,7 +162,8 @@ def test_ledger_on_opens_the_secure_profile_wiring(settings, tmp_path):
     configure.apply_spawner(settings, c)
     configure.apply_services(settings, c)
     s = c.SandboxSpawner
-    assert s.ledger_url == f"sqlite:///{tmp_path}/var/ledger.sqlite"
+    assert s.permission_source.db_url == f"sqlite:///{tmp_path}/var/ledger.sqlite"
+    assert s.permission_source.restricted_root == settings["data"].get("restricted_root", "")
     assert s.secure_network == "hdss-sandbox-secure"
     assert {svc["name"] for svc in c.JupyterHub.services} == {"idle-culler", "ledger", "promotion"}
     assert "custom:ledger:write" in c.JupyterHub.custom_scopes
@@ -172,7 +173,7 @@ def test_ledger_off_leaves_secure_servers_closed(settings):
     settings["ledger"]["enabled"] = False
     c = Config()
     configure.apply_spawner(settings, c)
-    assert "ledger_url" not in c.SandboxSpawner
+    assert "permission_source" not in c.SandboxSpawner
 
 
 def test_university_login_gives_nobody_a_default_group(settings):

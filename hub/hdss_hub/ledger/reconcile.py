@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from hdss_spawner.secure import project_of
+from hdss_common.naming import project_of
 
 from .core import Ledger
 from .hubapi import HubAPI, HubAPIError
