@@ -19,13 +19,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from hdss_common.catalog import CURRENT, MANIFEST, Sensitivity, valid_name
+from hdss_common.errors import HdssError
 
 MARKER = ".hdss-datasets"
 TMP_PREFIX = ".tmp-"
 LOCK = ".lock"
 
 
-class PublishError(Exception):
+class PublishError(HdssError):
     """Publication refused or failed: the message says what is wrong and what to do."""
 
 

@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 from hdss_common.catalog import CURRENT, MANIFEST, current_version
+from hdss_common.errors import HdssError
 
 from hdss_registers.writer import sha256_file
 
 MEMORY_LIMIT = "1GB"
 
 
-class VerifyError(Exception):
+class VerifyError(HdssError):
     """The path is not a published dataset version."""
 
 

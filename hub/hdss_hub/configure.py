@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from hdss_common.errors import HdssError
 from traitlets.config import Config
 
 from . import oidc, pages, preflight
@@ -25,7 +26,7 @@ USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 CULLER_SCOPES = ["list:users", "read:users:activity", "read:servers", "delete:servers"]
 
 
-class HubStartError(Exception):
+class HubStartError(HdssError):
     """The hub cannot start with these settings; the message says what to do."""
 
 

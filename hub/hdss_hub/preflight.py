@@ -11,9 +11,10 @@ from urllib.parse import urlparse
 import docker
 import docker.errors
 import requests
+from hdss_common.errors import HdssError
 
 
-class PreflightError(Exception):
+class PreflightError(HdssError):
     """The hub cannot start; the message says what is wrong and what to do."""
 
 

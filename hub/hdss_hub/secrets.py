@@ -7,8 +7,10 @@ import secrets
 import stat
 from pathlib import Path
 
+from hdss_common.errors import HdssError
 
-class SecretFileError(Exception):
+
+class SecretFileError(HdssError):
     """A secret file exists but cannot be trusted (wrong mode, empty)."""
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import jsonschema
 import yaml
+from hdss_common.errors import HdssError
 
 SETTINGS_ENV = "HDSS_SETTINGS"
 
@@ -27,7 +28,7 @@ PATH_KEYS = (
 )
 
 
-class SettingsError(Exception):
+class SettingsError(HdssError):
     """The settings cannot be used; the message names what is wrong and what to do."""
 
 

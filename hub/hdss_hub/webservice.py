@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 
 from hdss_common.access import Caller, caller_from_model
 from hdss_common.db import DB_ENV
+from hdss_common.errors import HdssError
 from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 from tornado import web
 from tornado.ioloop import IOLoop
@@ -218,7 +219,7 @@ def make_app(
 # -- start-up -----------------------------------------------------------------------------
 
 
-class ConfigError(Exception):
+class ConfigError(HdssError):
     """The service cannot start; the message names the setting to fix."""
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import subprocess
+import threading
 import time
 from datetime import timedelta
 
@@ -174,6 +175,46 @@ def test_students_and_non_members_are_refused(shub, permitted):
     assert stu.status_code == 403 and "not offered to your groups" in stu.json()["message"]
     other = shub.spawn(shub.users["res2"], SERVER)
     assert other.status_code == 403 and "not a member" in other.json()["message"]
+
+
+def test_a_locked_audit_database_does_not_stall_other_users(shub, permitted):
+    """The spawner's ledger and audit calls wait off the hub's event loop.
+
+    The test takes the ledger database's exclusive lock, so a secure spawn's permission
+    check and audit entry must wait for it; meanwhile another user's request is answered,
+    and once the lock is released the spawn's refusal is audited, nothing dropped.
+    """
+    res2, stu = shub.users["res2"], shub.users["stu"]
+    stu_token = shub.user_token(stu)
+    marker = f"spawn {res2}:{SERVER}: Checking which profiles"
+    outcome: dict[str, requests.Response] = {}
+    db = sqlite3.connect(shub.state / "ledger.sqlite", isolation_level=None, timeout=60)
+    try:
+        db.execute("BEGIN EXCLUSIVE")
+        spawn = threading.Thread(target=lambda: outcome.update(r=shub.spawn(res2, SERVER)))
+        spawn.start()
+        deadline = time.monotonic() + 60
+        while marker not in shub.log_path.read_text() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert marker in shub.log_path.read_text(), shub.log_tail()
+        # The spawn now waits for the lock; the hub still answers another user.
+        other = requests.get(
+            f"{shub.url}/hub/api/user",
+            headers={"Authorization": f"token {stu_token}"},
+            timeout=20,  # well under SQLite's 30 s busy timeout that would block the loop
+        )
+        assert other.status_code == 200 and other.json()["name"] == stu
+        assert spawn.is_alive(), "the spawn did not wait for the lock: nothing was tested"
+    finally:
+        db.execute("ROLLBACK")
+        db.close()
+    spawn.join(timeout=120)
+    assert outcome["r"].status_code == 403, outcome["r"].text
+    entries = ledger_api(shub, "GET", "/audit", shub.users["steward"]).json()
+    assert any(
+        e["action"] == "secure.start" and e["outcome"] == "denied" and e["actor"] == res2
+        for e in entries
+    ), entries[-5:]
 
 
 def test_revoking_stops_the_server_and_refuses_the_next_spawn(shub, secure_container, permitted):

@@ -1,7 +1,9 @@
 """Why the ledger refuses a request; each error carries the HTTP status the service returns."""
 
+from hdss_common.errors import HdssError
 
-class LedgerError(Exception):
+
+class LedgerError(HdssError):
     """Base class: ``str(error)`` says what is wrong and what to do."""
 
     status = 400

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
 
+from hdss_common.errors import HdssError
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from tornado.httputil import url_concat
 
@@ -20,7 +21,7 @@ log = logging.getLogger(__name__)
 PAGINATION = "application/jupyterhub-pagination+json"
 
 
-class HubAPIError(Exception):
+class HubAPIError(HdssError):
     """The hub API could not be reached or refused the call."""
 
 

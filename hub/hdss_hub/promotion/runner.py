@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 import docker
-from hdss_spawner.policy import NON_ROOT_USER, hardened_host_config
+from hdss_common.containers import NON_ROOT_USER, hardened_host_config
 from requests.exceptions import ConnectionError as RequestsConnectionError
 from requests.exceptions import ReadTimeout
 
