@@ -13,6 +13,7 @@ import numpy as np
 
 from hdss_registers import codes as C
 from hdss_registers import params as P
+from hdss_registers.arrow_columns import Built, ChunkRows, dates, table, take, year_of
 from hdss_registers.simulate import DPY, NEVER
 
 ATCS = [a.atc for a in C.ATC]
@@ -79,14 +80,14 @@ def _courses(t, rng):
     ms = base + rng.integers(0, 90, len(t2))
     parts.append((t2[met], np.full(met.sum(), IX["A10BA02"]), ms[met], stop[t2][met]))
     for p, mean, market, a0, a1, day1, share in ADD_ONS:
-        take = rng.random(len(t2)) < p
+        uses = rng.random(len(t2)) < p
         s = np.maximum(
             onset + (rng.exponential(mean, len(t2)) * DPY).astype(np.int64),
             np.maximum(market, base),
         )
         e = np.minimum(s + (rng.exponential(6, len(t2)) * DPY).astype(np.int64), stop[t2])
         atc_ix = _switch(rng, s, a0, day1, a1 or a0, share)
-        parts.append((t2[take], atc_ix[take], s[take], e[take]))
+        parts.append((t2[uses], atc_ix[uses], s[uses], e[uses]))
     t1 = np.flatnonzero(ch.t1d <= ch.last)
     s1 = np.maximum(ch.t1d[t1], first[t1])
     for a in ("A10AB05", "A10AE04"):
@@ -126,9 +127,8 @@ def _acute(t, rng):
     return who, atc, day, np.ones(n, dtype=np.int64)
 
 
-def build_lmdb(t) -> dict:
-    from hdss_registers.tables import dates, table, take, year_of
-
+def build_lmdb(t: ChunkRows) -> Built:
+    """The lmdb table of one chunk: chronic courses package by package, then acute drugs."""
     rng = t.rng
     who1, atc1, day1, apk1 = _fills(rng, *_courses(t, rng))
     who2, atc2, day2, apk2 = _acute(t, rng)

@@ -8,6 +8,7 @@ never the A code again. Sex-specific codes go only to that sex.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -15,6 +16,7 @@ import pyarrow as pa
 
 from hdss_registers import codes as C
 from hdss_registers import params as P
+from hdss_registers.arrow_columns import Built, ChunkRows, dates, table, take, year_of
 from hdss_registers.simulate import CANCER_SITES, DPY, NEVER
 
 OTHER, T1D, T2D, CANCER = 0, 1, 2, 3
@@ -35,6 +37,7 @@ CHAPTER_SPEC = {
 SPEC_CODES = [s for s, _ in C.SPECIALTIES]
 SPEC_TEXT = dict(C.SPECIALTIES)
 CLOCK = [f"{m // 60:02d}:{m % 60:02d}:00" for m in range(24 * 60)]
+SKS_CODES = [s.code for s in C.SKS]
 
 
 @lru_cache(maxsize=1)
@@ -65,7 +68,7 @@ def sample_general(rng, sex: np.ndarray, age: np.ndarray) -> np.ndarray:
     return np.minimum(pos - group * len(CODES), len(CODES) - 1)
 
 
-def _contacts(t, rng):
+def _contacts(t: ChunkRows, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """All contacts of the chunk: (who, day, reason), onset contacts added, sorted."""
     ch = t.ch
     who, day, _ = ch.contacts.arrays()
@@ -90,7 +93,10 @@ def _contacts(t, rng):
     return who[order], day[order], reason[order]
 
 
-def _a_codes(t, rng, who, day, reason) -> np.ndarray:
+def _a_codes(
+    t: ChunkRows, rng: np.random.Generator, who: np.ndarray, day: np.ndarray, reason: np.ndarray
+) -> np.ndarray:
+    """The A diagnosis of each contact: the onset code for a reason, else the general mix."""
     ch = t.ch
     n = len(who)
     age = t.age_at(who, day)
@@ -104,7 +110,9 @@ def _a_codes(t, rng, who, day, reason) -> np.ndarray:
     return a
 
 
-def _b_codes(t, rng, who, day, a) -> tuple[np.ndarray, np.ndarray]:
+def _b_codes(
+    t: ChunkRows, rng: np.random.Generator, who: np.ndarray, day: np.ndarray, a: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Secondary diagnoses: (contact index, code index), never equal to A or each other."""
     ch = t.ch
     n = len(who)
@@ -156,69 +164,164 @@ def _procedures(rng, sex, reason, pattype) -> tuple[np.ndarray, np.ndarray]:
     return rows, pick[rows]
 
 
-def build_hospital(t) -> dict:
-    from hdss_registers.tables import dates, table, take, year_of
+@dataclass(frozen=True)
+class Contacts:
+    """One row per hospital contact of the chunk, in (person, day) order."""
 
+    who: np.ndarray  # index of the person in the chunk
+    day: np.ndarray  # first day
+    end: np.ndarray  # last day
+    reason: np.ndarray  # OTHER, T1D, T2D or CANCER
+    age: np.ndarray  # age in years on the first day
+    a: np.ndarray  # the A diagnosis, an index into CODES
+    pattype: np.ndarray  # 0 inpatient, 1 outpatient, 2 emergency
+    lpr3: np.ndarray  # True from LPR3_START, else an LPR2 contact
+    acute: np.ndarray  # True for an acute contact
+    chapter: np.ndarray  # ICD-10 chapter letter of the A diagnosis
+    spec_ix: np.ndarray  # index into SPEC_CODES
+    hosp: np.ndarray  # index into codes.HOSPITALS
+    local: np.ndarray  # contact number, unique across chunks
+    years: np.ndarray  # calendar year of the first day
+
+
+@dataclass(frozen=True)
+class Procedures:
+    """At most one procedure per contact."""
+
+    rows: np.ndarray  # contact index
+    codes: np.ndarray  # index into codes.SKS
+    day: np.ndarray
+
+
+def build_hospital(t: ChunkRows) -> Built:
+    """LPR2 and LPR3 tables of one chunk. The steps draw from ``t.rng`` in this order."""
+    c = _contact_rows(t)
+    b_rows, b_codes = _b_codes(t, t.rng, c.who, c.day, c.a)
+    p = _procedure_rows(t.rng, t.ch.sex, c)
+    out = _lpr2(t, c, b_rows, b_codes, p)
+    out.update(_lpr3(t, c, b_rows, b_codes, p))
+    return out
+
+
+def _contact_rows(t: ChunkRows) -> Contacts:
+    """Every contact with its A diagnosis, patient type, last day, priority and place."""
     ch, rng = t.ch, t.rng
     who, day, reason = _contacts(t, rng)
-    n = len(who)
     age = t.age_at(who, day)
     a = _a_codes(t, rng, who, day, reason)
-    # 0 inpatient, 1 outpatient, 2 emergency
+    pattype = _patient_types(rng, reason)
+    lpr3 = day >= P.LPR3_START
+    end = _last_days(rng, ch.last[who], day, age, pattype, lpr3)
+    acute = _acute(rng, pattype)
+    chapter = np.array([c[1] for c in CODES])[a]
+    return Contacts(
+        who=who,
+        day=day,
+        end=end,
+        reason=reason,
+        age=age,
+        a=a,
+        pattype=pattype,
+        lpr3=lpr3,
+        acute=acute,
+        chapter=chapter,
+        spec_ix=_specialties(chapter, reason, age, pattype),
+        hosp=rng.integers(0, len(C.HOSPITALS), len(who)),
+        local=np.arange(len(who), dtype=np.int64) + ch.first_id * 1000,
+        years=year_of(day),
+    )
+
+
+def _patient_types(rng: np.random.Generator, reason: np.ndarray) -> np.ndarray:
+    """0 inpatient, 1 outpatient, 2 emergency; an onset or follow-up contact is never 2."""
+    n = len(reason)
     pt = rng.choice(3, size=n, p=list(P.PATTYPE_P.values()))
-    pt = np.where(reason == OTHER, pt, np.where(rng.random(n) < 0.5, 0, 1))
+    return np.where(reason == OTHER, pt, np.where(rng.random(n) < 0.5, 0, 1))
+
+
+def _last_days(
+    rng: np.random.Generator,
+    last: np.ndarray,
+    day: np.ndarray,
+    age: np.ndarray,
+    pt: np.ndarray,
+    lpr3: np.ndarray,
+) -> np.ndarray:
+    """Last day of each contact: a stay, an LPR2 outpatient course, or the same day;
+    never after the person's ``last`` day nor across the end of LPR2."""
+    n = len(day)
     stay = rng.geometric(1 / (3 + 0.06 * np.maximum(age - 40, 0)), n) - 1
     course = rng.geometric(1 / 40, n) - 1
-    lpr3 = day >= P.LPR3_START
     length = np.select([pt == 0, (pt == 1) & ~lpr3], [stay, course], 0)
     length = np.where((pt == 2) & (rng.random(n) < 0.2), 1, length)
-    limit = np.minimum(ch.last[who], np.where(lpr3, P.END, P.LPR3_START - 1))
-    end = np.minimum(day + length, limit)
-    acute = (pt == 2) | ((pt == 0) & (rng.random(n) < 0.6))
-    chapter = np.array([c[1] for c in CODES])[a]
+    limit = np.minimum(last, np.where(lpr3, P.END, P.LPR3_START - 1))
+    return np.minimum(day + length, limit)
+
+
+def _acute(rng: np.random.Generator, pt: np.ndarray) -> np.ndarray:
+    """Acute contacts: every emergency contact and 60% of inpatient stays."""
+    return (pt == 2) | ((pt == 0) & (rng.random(len(pt)) < 0.6))
+
+
+def _specialties(
+    chapter: np.ndarray, reason: np.ndarray, age: np.ndarray, pt: np.ndarray
+) -> np.ndarray:
+    """The specialty of each contact as an index into SPEC_CODES: from the chapter of the
+    A diagnosis, endocrinology for diabetes, paediatrics under 15, emergency medicine."""
     spec = np.array([CHAPTER_SPEC.get(c, "08") for c in chapter])
     spec = np.where(reason == T1D, "24", np.where(reason == T2D, "24", spec))
     spec = np.where(age < 15, "36", np.where(pt == 2, "76", spec))
     spec_ix = np.searchsorted(np.array(SPEC_CODES), spec, sorter=np.argsort(SPEC_CODES))
-    spec_ix = np.argsort(SPEC_CODES)[spec_ix]
-    hosp = rng.integers(0, len(C.HOSPITALS), n)
-    local = np.arange(n, dtype=np.int64) + ch.first_id * 1000
-    b_rows, b_codes = _b_codes(t, rng, who, day, a)
-    p_rows, p_codes = _procedures(rng, ch.sex[who], reason, pt)
-    p_day = day[p_rows] + (rng.random(len(p_rows)) * (end[p_rows] - day[p_rows] + 1)).astype(
-        np.int64
-    )
-    p_day = np.minimum(p_day, end[p_rows])
-    years = year_of(day)
-    sks = [s.code for s in C.SKS]
-    out = {}
+    return np.argsort(SPEC_CODES)[spec_ix]
 
-    # LPR2 --------------------------------------------------------------------------------
-    m2 = ~lpr3
+
+def _procedure_rows(rng: np.random.Generator, sex: np.ndarray, c: Contacts) -> Procedures:
+    """The procedures of the contacts, each on a day within its contact."""
+    rows, codes = _procedures(rng, sex[c.who], c.reason, c.pattype)
+    day = c.day[rows] + (rng.random(len(rows)) * (c.end[rows] - c.day[rows] + 1)).astype(np.int64)
+    return Procedures(rows, codes, np.minimum(day, c.end[rows]))
+
+
+def _diagnosis_rows(
+    mask: np.ndarray, a: np.ndarray, b_rows: np.ndarray, b_codes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The A then B diagnoses of the contacts in ``mask``: (contact index, code index,
+    0 for A or 1 for B), ordered by contact."""
+    i = np.flatnonzero(mask)
+    b = mask[b_rows]
+    dr = np.concatenate([i, b_rows[b]])
+    dc = np.concatenate([a[i], b_codes[b]])
+    dt_ = np.concatenate([np.zeros(len(i), int), np.ones(int(b.sum()), int)])
+    o = np.lexsort((dt_, dr))
+    return dr[o], dc[o], dt_[o]
+
+
+def _lpr2(
+    t: ChunkRows, c: Contacts, b_rows: np.ndarray, b_codes: np.ndarray, p: Procedures
+) -> Built:
+    """lpr_adm, lpr_diag and lpr_sksopr: the contacts before LPR3_START."""
+    m2 = ~c.lpr3
     i2 = np.flatnonzero(m2)
-    recnum = pa.array(local).cast(pa.string())
+    recnum = pa.array(c.local).cast(pa.string())
+    out = {}
     out["lpr_adm"] = (
         table(
             "lpr_adm",
             {
-                "pnr": t.pnr_of(who[i2]),
+                "pnr": t.pnr_of(c.who[i2]),
                 "recnum": recnum.take(i2),
-                "c_pattype": take(["0", "2", "3"], pt[i2]),
-                "c_indm": take(["2", "1"], acute[i2].astype(int)),
-                "d_inddto": dates(day[i2]),
-                "d_uddto": dates(end[i2]),
-                "c_sgh": take(C.HOSPITALS, hosp[i2]),
-                "c_spec": take(SPEC_CODES, spec_ix[i2]),
-                "c_adiag": take(CODES, a[i2]),
+                "c_pattype": take(["0", "2", "3"], c.pattype[i2]),
+                "c_indm": take(["2", "1"], c.acute[i2].astype(int)),
+                "d_inddto": dates(c.day[i2]),
+                "d_uddto": dates(c.end[i2]),
+                "c_sgh": take(C.HOSPITALS, c.hosp[i2]),
+                "c_spec": take(SPEC_CODES, c.spec_ix[i2]),
+                "c_adiag": take(CODES, c.a[i2]),
             },
         ),
-        years[i2],
+        c.years[i2],
     )
-    dr = np.concatenate([i2, b_rows[m2[b_rows]]])
-    dc = np.concatenate([a[i2], b_codes[m2[b_rows]]])
-    dt_ = np.concatenate([np.zeros(len(i2), int), np.ones(int(m2[b_rows].sum()), int)])
-    o = np.lexsort((dt_, dr))
-    dr, dc, dt_ = dr[o], dc[o], dt_[o]
+    dr, dc, dt_ = _diagnosis_rows(m2, c.a, b_rows, b_codes)
     out["lpr_diag"] = (
         table(
             "lpr_diag",
@@ -228,64 +331,87 @@ def build_hospital(t) -> dict:
                 "c_diagtype": take(["A", "B"], dt_),
             },
         ),
-        years[dr],
+        c.years[dr],
     )
-    pm = m2[p_rows]
-    pr = p_rows[pm]
+    pm = m2[p.rows]
+    pr = p.rows[pm]
     out["lpr_sksopr"] = (
         table(
             "lpr_sksopr",
             {
                 "recnum": recnum.take(pr),
-                "c_opr": take(sks, p_codes[pm]),
+                "c_opr": take(SKS_CODES, p.codes[pm]),
                 "c_oprart": take(["P"], np.zeros(len(pr), int)),
-                "d_odto": dates(p_day[pm]),
+                "d_odto": dates(p.day[pm]),
             },
         ),
-        years[pr],
+        c.years[pr],
     )
+    return out
 
-    # LPR3 --------------------------------------------------------------------------------
-    i3 = np.flatnonzero(lpr3)
-    kontakt = local + 5_000_000_000_000
-    course_key = who * 32 + np.array([ord(c) - 65 for c in chapter])
+
+def _lpr3(
+    t: ChunkRows, c: Contacts, b_rows: np.ndarray, b_codes: np.ndarray, p: Procedures
+) -> Built:
+    """lpr_a_kontakt, lpr_a_diagnose and lpr_a_procedurer: the contacts from LPR3_START."""
+    kontakt = c.local + 5_000_000_000_000
+    out = {}
+    out["lpr_a_kontakt"] = _lpr_a_kontakt(t, c, kontakt)
+    out["lpr_a_diagnose"] = _lpr_a_diagnose(t.rng, c, kontakt, b_rows, b_codes)
+    out["lpr_a_procedurer"] = _lpr_a_procedurer(t.rng, c, kontakt, p)
+    return out
+
+
+def _lpr_a_kontakt(t: ChunkRows, c: Contacts, kontakt: np.ndarray) -> tuple[pa.Table, np.ndarray]:
+    """LPR3 contacts: one course (forloeb) per person and chapter, clock times, virtual
+    outpatient contacts from March 2020."""
+    rng, n = t.rng, len(c.who)
+    i3 = np.flatnonzero(c.lpr3)
+    course_key = c.who * 32 + np.array([ord(x) - 65 for x in c.chapter])
     _, forloeb = np.unique(course_key[i3], return_inverse=True)
-    forloeb = forloeb.astype(np.int64) + ch.first_id * 1000 + 7_000_000_000_000
-    start_min = np.where(acute, rng.integers(0, 1440, n), rng.integers(7 * 60, 16 * 60, n))
+    forloeb = forloeb.astype(np.int64) + t.ch.first_id * 1000 + 7_000_000_000_000
+    start_min = np.where(c.acute, rng.integers(0, 1440, n), rng.integers(7 * 60, 16 * 60, n))
     end_min = np.where(
-        end > day, rng.integers(0, 1440, n), np.minimum(start_min + rng.integers(15, 240, n), 1439)
+        c.end > c.day,
+        rng.integers(0, 1440, n),
+        np.minimum(start_min + rng.integers(15, 240, n), 1439),
     )
-    virtual = (pt == 1) & (day >= P.day(2020, 3, 1)) & (rng.random(n) < 0.15)
+    virtual = (c.pattype == 1) & (c.day >= P.day(2020, 3, 1)) & (rng.random(n) < 0.15)
     sor = np.array([f"6{h}{s}000001" for h in C.HOSPITALS for s in SPEC_CODES])
-    sor_ix = hosp * len(SPEC_CODES) + spec_ix
-    out["lpr_a_kontakt"] = (
+    sor_ix = c.hosp * len(SPEC_CODES) + c.spec_ix
+    return (
         table(
             "lpr_a_kontakt",
             {
                 "dw_ek_kontakt": kontakt[i3],
                 "dw_ek_forloeb": forloeb,
-                "pnr": t.pnr_of(who[i3]),
-                "dato_start": dates(day[i3]),
+                "pnr": t.pnr_of(c.who[i3]),
+                "dato_start": dates(c.day[i3]),
                 "tidspunkt_start": take(CLOCK, start_min[i3]),
-                "dato_slut": dates(end[i3]),
+                "dato_slut": dates(c.end[i3]),
                 "tidspunkt_slut": take(CLOCK, end_min[i3]),
                 "kontakttype": take(["ALCA00", "ALCA10"], virtual[i3].astype(int)),
-                "prioritet": take(["ATA3", "ATA1"], acute[i3].astype(int)),
-                "hovedspeciale_ans": take([SPEC_TEXT[s] for s in SPEC_CODES], spec_ix[i3]),
+                "prioritet": take(["ATA3", "ATA1"], c.acute[i3].astype(int)),
+                "hovedspeciale_ans": take([SPEC_TEXT[s] for s in SPEC_CODES], c.spec_ix[i3]),
                 "sorenhed_ans": take(list(sor), sor_ix[i3]),
-                "aktionsdiagnose": take(CODES, a[i3]),
+                "aktionsdiagnose": take(CODES, c.a[i3]),
             },
         ),
-        years[i3],
+        c.years[i3],
     )
-    b3 = lpr3[b_rows]
-    dr = np.concatenate([i3, b_rows[b3]])
-    dc = np.concatenate([a[i3], b_codes[b3]])
-    dt_ = np.concatenate([np.zeros(len(i3), int), np.ones(int(b3.sum()), int)])
-    o = np.lexsort((dt_, dr))
-    dr, dc, dt_ = dr[o], dc[o], dt_[o]
+
+
+def _lpr_a_diagnose(
+    rng: np.random.Generator,
+    c: Contacts,
+    kontakt: np.ndarray,
+    b_rows: np.ndarray,
+    b_codes: np.ndarray,
+) -> tuple[pa.Table, np.ndarray]:
+    """LPR3 diagnoses; 2% of B diagnoses are later disproved."""
+    dr, dc, dt_ = _diagnosis_rows(c.lpr3, c.a, b_rows, b_codes)
     disproved = (dt_ == 1) & (rng.random(len(dr)) < 0.02)
-    out["lpr_a_diagnose"] = (
+    return (
         table(
             "lpr_a_diagnose",
             {
@@ -295,21 +421,26 @@ def build_hospital(t) -> dict:
                 "senere_afkraeftet": take(["Nej", "Ja"], disproved.astype(int)),
             },
         ),
-        years[dr],
+        c.years[dr],
     )
-    pm = lpr3[p_rows]
-    pr = p_rows[pm]
-    out["lpr_a_procedurer"] = (
+
+
+def _lpr_a_procedurer(
+    rng: np.random.Generator, c: Contacts, kontakt: np.ndarray, p: Procedures
+) -> tuple[pa.Table, np.ndarray]:
+    """LPR3 procedures, at a clock time in working hours."""
+    pm = c.lpr3[p.rows]
+    pr = p.rows[pm]
+    return (
         table(
             "lpr_a_procedurer",
             {
                 "dw_ek_kontakt": kontakt[pr],
-                "procedurekode": take(sks, p_codes[pm]),
+                "procedurekode": take(SKS_CODES, p.codes[pm]),
                 "proceduretype": take(["P"], np.zeros(len(pr), int)),
-                "dato_start": dates(p_day[pm]),
+                "dato_start": dates(p.day[pm]),
                 "tidspunkt_start": take(CLOCK, rng.integers(7 * 60, 18 * 60, len(pr))),
             },
         ),
-        years[pr],
+        c.years[pr],
     )
-    return out

@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 
 from hdss_registers import codes as C
 from hdss_registers import params as P
+from hdss_registers.arrow_columns import Built, ChunkRows, dates, table, take, year_of
 from hdss_registers.simulate import DPY, LAB_KINDS, NEVER
 
 LABS = ("KBA-RH", "KBA-HEH", "KBA-OUH", "KBA-AUH", "KBA-AAUH", "KBA-SLB")
@@ -48,9 +49,8 @@ def hba1c(t, rng, who, day, z) -> np.ndarray:
     return np.clip(np.round(v), 18, 180)
 
 
-def build_labs(t) -> dict:
-    from hdss_registers.tables import dates, table, take, year_of
-
+def build_labs(t: ChunkRows) -> Built:
+    """The lab_dm_forsker table of one chunk, one row per sample."""
     ch, rng = t.ch, t.rng
     who, day, kind = ch.labs.arrays()
     # A diagnostic HbA1c on the day type 2 diabetes is diagnosed.

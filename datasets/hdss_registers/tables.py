@@ -11,7 +11,10 @@ import pyarrow as pa
 
 from hdss_registers import codes as C
 from hdss_registers import params as P
-from hdss_registers.schema import BY_NAME
+from hdss_registers.arrow_columns import Built, dates, table, take, year_of
+from hdss_registers.drugs import build_lmdb
+from hdss_registers.hospital import build_hospital
+from hdss_registers.labs import build_labs
 from hdss_registers.simulate import (
     ACUTE_GROUPS,
     CANCER_SITES,
@@ -22,7 +25,6 @@ from hdss_registers.simulate import (
     Chunk,
 )
 
-Built = dict[str, tuple[pa.Table, np.ndarray | None]]
 ALPHABET = np.frombuffer(b"0123456789ABCDEFGHJKMNPQRSTVWXYZ", dtype=np.uint8)
 ID_BITS = 45
 OPEN_END = int(np.datetime64("9999-12-31").astype("datetime64[D]").astype(np.int64))
@@ -43,47 +45,6 @@ def pnr_strings(gid: np.ndarray, key: int, prefix: bytes) -> pa.Array:
     for i in range(9):
         digits[:, 9 - i] = ALPHABET[((x >> np.uint64(5 * i)) & np.uint64(31)).astype(np.intp)]
     return pa.array(digits.view("S10").ravel()).cast(pa.string())
-
-
-def take(vocab, idx: np.ndarray) -> pa.Array:
-    """Strings ``vocab[idx]`` as a dictionary array: no string copies, and Parquet writes
-    the dictionary page directly (readers see plain strings)."""
-    if not isinstance(vocab, pa.Array):
-        # A dictionary must not repeat a value: Parquet then falls back to an encoding
-        # whose bytes were seen to differ between runs (same values, different files).
-        values = list(vocab)
-        unique = list(dict.fromkeys(values))
-        if len(unique) < len(values):
-            pos = {v: i for i, v in enumerate(unique)}
-            idx = np.array([pos[v] for v in values], dtype=np.int32)[idx]
-        vocab = pa.array(unique, pa.string())
-    return pa.DictionaryArray.from_arrays(pa.array(idx.astype(np.int32)), vocab)
-
-
-def dates(days: np.ndarray) -> pa.Array:
-    return pa.array(days.astype(np.int32), pa.date32())
-
-
-def year_of(days: np.ndarray) -> np.ndarray:
-    return days.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
-
-
-def _column(values, typ: pa.DataType) -> pa.Array:
-    if isinstance(values, pa.DictionaryArray):
-        return values
-    if isinstance(values, pa.Array):
-        return values if values.type == typ else values.cast(typ)
-    return pa.array(values, typ)
-
-
-def table(name: str, cols: dict) -> pa.Table:
-    """An Arrow table in the schema's column order; string columns may be dictionaries."""
-    spec = BY_NAME[name].arrow_schema
-    arrays = [_column(cols[f.name], f.type) for f in spec]
-    fields = [
-        pa.field(f.name, a.type, nullable=f.nullable) for f, a in zip(spec, arrays, strict=True)
-    ]
-    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
 class ChunkTables:
@@ -335,18 +296,12 @@ class ChunkTables:
 
     # -- hospital contacts ---------------------------------------------------------------
     def hospital(self) -> None:
-        from hdss_registers.hospital import build_hospital
-
         self.out.update(build_hospital(self))
 
     def prescriptions(self) -> None:
-        from hdss_registers.drugs import build_lmdb
-
         self.out.update(build_lmdb(self))
 
     def laboratory(self) -> None:
-        from hdss_registers.labs import build_labs
-
         self.out.update(build_labs(self))
 
 
