@@ -12,6 +12,7 @@ import os
 import sys
 from pathlib import Path
 
+from . import firstrun
 from .settings import SETTINGS_ENV, SettingsError, load_settings
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -54,13 +55,18 @@ def login_help(settings: dict) -> str:
     if settings["auth"]["kind"] != "firstrun":
         return f"Open {url} and log in with your university account."
     secrets = Path(settings["hub"]["state_dir"], "secrets")
-    admin = ", ".join(settings["hub"].get("admin_users", [])) or "(none)"
-    return (
-        f"Open {url}\n"
-        f"  admin ({admin}):  password in {secrets / 'admin-password'}  (cat it as root)\n"
-        f"  any other user:  password in {secrets / 'user-password'}\n"
-        "  Switch to university single sign-on with auth.kind: oidc in the settings file."
-    )
+    named = firstrun.privileged_users(settings)
+    lines = [f"Open {url}"]
+    if named:
+        folder = firstrun.password_file(settings["hub"]["state_dir"], "USERNAME").parent
+        lines.append(
+            f"  {', '.join(named)}: each their own password in {folder}/<username>  (cat it as root)"
+        )
+    lines += [
+        f"  students (any other name): the shared password in {secrets / 'user-password'}",
+        "  Switch to university single sign-on with auth.kind: oidc in the settings file.",
+    ]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

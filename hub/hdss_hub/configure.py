@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 from hdss_common.errors import HdssError
 from traitlets.config import Config
 
-from . import oidc, pages, preflight
+from . import firstrun, oidc, pages, preflight
 from .secrets import SecretFileError, ensure_secret
 from .settings import SettingsError, load_settings
 
@@ -87,16 +87,22 @@ def apply_hub(settings: dict[str, Any], c: Config, hub_ip: str, project_dir: Pat
 
 
 def apply_firstrun_auth(settings: dict[str, Any], c: Config) -> None:
-    """The embedded login: generated shared passwords kept 0600 in the state directory."""
+    """The embedded login: a shared password for students, a personal one for the rest.
+
+    Every password is generated into its own file of mode 0600 in the state directory
+    (see hdss_hub.firstrun: the shared one never opens an admin's, a steward's or a
+    researcher's account).
+    """
     if settings["auth"]["kind"] != "firstrun":
         return
-    c.JupyterHub.authenticator_class = "shared-password"
-    c.SharedPasswordAuthenticator.user_password = ensure_secret(
-        state_path(settings, "secrets", "user-password"), nbytes=18
-    )
-    c.SharedPasswordAuthenticator.admin_password = ensure_secret(
-        state_path(settings, "secrets", "admin-password"), nbytes=32
-    )
+    c.JupyterHub.authenticator_class = "hdss_hub.firstrun.FirstRunAuthenticator"
+    a = c.FirstRunAuthenticator
+    a.user_password = ensure_secret(state_path(settings, "secrets", "user-password"), nbytes=18)
+    a.personal_passwords = {
+        name: ensure_secret(firstrun.password_file(settings["hub"]["state_dir"], name), nbytes=18)
+        for name in firstrun.privileged_users(settings)
+    }
+    a.default_groups = list(settings["auth"].get("default_groups", []))
     c.Authenticator.allow_all = True
 
 
@@ -202,6 +208,19 @@ def apply_all(
     pages.apply_pages(settings, c)
 
 
+def check_login_exposure(settings: dict[str, Any]) -> None:
+    """Refuse the shared first-run login in public while restricted data is served."""
+    from .promotion import hubconfig as promotion
+
+    services = [
+        "ledger" if ledger_enabled(settings) else "",
+        "promotion" if promotion.enabled(settings) else "",
+    ]
+    problem = firstrun.check_exposure(settings, services)
+    if problem:
+        raise SettingsError(problem)
+
+
 def run_preflight(settings: dict[str, Any]) -> dict[str, str]:
     """Check the engine, image, data and ports; prepare the networks; pick the hub's address.
 
@@ -230,6 +249,7 @@ def configure(c: Config, settings_path: str | None, project_dir: Path) -> dict[s
     """Load, check and apply the settings; HubStartError with one clear message otherwise."""
     try:
         settings = load_settings(settings_path, project_dir)
+        check_login_exposure(settings)
         state_path(settings).mkdir(parents=True, exist_ok=True)
         runtime = run_preflight(settings)
         apply_all(settings, c, runtime, project_dir)

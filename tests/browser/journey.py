@@ -30,7 +30,7 @@ def person(chromium, request, who: str):
 
 def hub_login(page, hub, name: str, shots: Shots) -> None:
     """The hub's first-run login form, filled in as a person would."""
-    password = (hub.state / "secrets" / "user-password").read_text().strip()
+    password = hub.password(name)
     page.goto(f"{hub.url}/hub/login")
     page.locator("#username_input").fill(name)
     page.locator("#password_input").fill(password)

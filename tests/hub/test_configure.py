@@ -36,15 +36,25 @@ def test_postgres_url_is_used_when_set(settings, tmp_path):
     assert c.JupyterHub.db_url == "postgresql+psycopg://hub@db/hub"
 
 
-def test_firstrun_auth_generates_passwords_long_enough(settings):
+def test_firstrun_auth_generates_a_password_per_privileged_user(settings, tmp_path):
+    settings["hub"]["admin_users"] = ["admin"]
+    settings["groups"] = {"stewards": ["sofie"], "researchers": ["rita"], "students": ["sam"]}
+    settings["auth"]["default_groups"] = ["students"]
     c = Config()
     configure.apply_firstrun_auth(settings, c)
-    assert c.JupyterHub.authenticator_class == "shared-password"
-    assert len(c.SharedPasswordAuthenticator.user_password) >= 8
-    assert len(c.SharedPasswordAuthenticator.admin_password) >= 32
-    assert (
-        c.SharedPasswordAuthenticator.user_password != c.SharedPasswordAuthenticator.admin_password
-    )
+    a = c.FirstRunAuthenticator
+    assert c.JupyterHub.authenticator_class == "hdss_hub.firstrun.FirstRunAuthenticator"
+    assert len(a.user_password) >= 8
+    assert sorted(a.personal_passwords) == ["admin", "rita", "sofie"]
+    passwords = [a.user_password, *a.personal_passwords.values()]
+    assert len(set(passwords)) == len(passwords) and all(len(p) >= 16 for p in passwords)
+    for name in ("admin", "rita", "sofie"):
+        path = tmp_path / "var" / "secrets" / "passwords" / name
+        assert path.read_text().strip() == a.personal_passwords[name]
+        assert path.stat().st_mode & 0o077 == 0
+    again = Config()
+    configure.apply_firstrun_auth(settings, again)
+    assert again.FirstRunAuthenticator.personal_passwords == a.personal_passwords
 
 
 def test_oidc_kind_leaves_the_firstrun_login_off(settings):

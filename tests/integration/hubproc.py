@@ -123,6 +123,12 @@ class Hub:
             method, f"{self.url}/hub/api{path}", headers=headers, timeout=60, **kwargs
         )
 
+    def password(self, username: str) -> str:
+        """The first-run password ``username`` logs in with: their own, else the shared one."""
+        own = self.state / "secrets" / "passwords" / username
+        path = own if own.exists() else self.state / "secrets" / "user-password"
+        return path.read_text().strip()
+
     def user_token(self, username: str) -> str:
         r = self.api("POST", f"/users/{username}/tokens", json={"note": "hdsstest"})
         r.raise_for_status()

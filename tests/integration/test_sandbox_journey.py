@@ -37,9 +37,14 @@ def run(container, cmd: str, user: str = "1000"):
     return result.exit_code, result.output.decode(errors="replace").strip()
 
 
-def login(hub, username: str) -> requests.Session:
+def login(hub, username: str, password: str | None = None) -> requests.Session:
     """Log in through the hub's login form, as a person would."""
-    password = (hub.state / "secrets" / "user-password").read_text().strip()
+    session, r = post_login(hub, username, password or hub.password(username))
+    assert r.status_code == 302, r.text[:500]
+    return session
+
+
+def post_login(hub, username: str, password: str) -> tuple[requests.Session, requests.Response]:
     session = requests.Session()
     page = session.get(f"{hub.url}/hub/login", timeout=30)
     xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page.text).group(1)
@@ -49,8 +54,18 @@ def login(hub, username: str) -> requests.Session:
         timeout=30,
         allow_redirects=False,
     )
-    assert r.status_code == 302, r.text[:500]
-    return session
+    return session, r
+
+
+@pytest.mark.abuse
+def test_the_shared_password_cannot_log_in_as_a_researcher(hub):
+    researcher = f"{hub.prefix}-res"
+    shared = (hub.state / "secrets" / "user-password").read_text().strip()
+    _, refused = post_login(hub, researcher, shared)
+    assert refused.status_code == 403 and "Invalid username or password" in refused.text
+    # Positive controls: the researcher's own password, and a student with the shared one.
+    login(hub, researcher)
+    login(hub, f"{hub.prefix}-stu3", shared)
 
 
 def test_login_form_shows_only_the_profiles_a_student_may_pick(hub, student):
