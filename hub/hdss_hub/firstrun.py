@@ -19,6 +19,7 @@ the promotion service is on (see :func:`check_exposure`).
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable, Mapping
 from hmac import compare_digest
 from pathlib import Path
@@ -28,7 +29,10 @@ from urllib.parse import urlparse
 from jupyterhub.authenticators.shared import SharedPasswordAuthenticator
 from traitlets import Dict, List, Unicode
 
+from .settings import SettingsError
+
 PASSWORDS_DIR = "passwords"
+USERNAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 
 
 class FirstRunAuthenticator(SharedPasswordAuthenticator):
@@ -92,6 +96,12 @@ def privileged_users(settings: Mapping[str, Any]) -> list[str]:
 
 
 def password_file(state_dir: str | Path, username: str) -> Path:
+    """Where ``username``'s personal password is kept (the name is checked: no paths)."""
+    if username != "USERNAME" and not USERNAME_RE.fullmatch(username):
+        raise SettingsError(
+            f"the user name {username!r} in the settings is not a valid hub user name "
+            "(lower-case letters, digits, '.', '_' or '-', starting with a letter or digit)"
+        )
     return Path(state_dir, "secrets", PASSWORDS_DIR, username)
 
 

@@ -113,3 +113,10 @@ def test_loopback_oidc_or_no_restricted_services_may_start(settings, bind_url, k
     settings["auth"]["kind"] = kind
     settings["ledger"]["enabled"] = ledger
     check_login_exposure(settings)  # does not raise
+
+
+@pytest.mark.abuse
+def test_a_user_name_cannot_point_a_password_file_elsewhere(tmp_path):
+    with pytest.raises(SettingsError, match="not a valid hub user name"):
+        firstrun.password_file(tmp_path, "../../etc/cron.d/x")
+    assert firstrun.password_file(tmp_path, "sofie") == tmp_path / "secrets" / "passwords" / "sofie"
