@@ -129,6 +129,7 @@ def apply_spawner(settings: dict[str, Any], c: Config) -> None:
     s.image = d["image"]
     s.pull_policy = "never"  # images are built here (make images); there is no registry
     s.prefix = d["prefix"]
+    s.home_volume = d.get("home_volume", "{prefix}-home-{username}")
     s.network_name = d["network"]
     s.pids_limit = d["pids_limit"]
     s.start_timeout = d["start_timeout"]

@@ -18,6 +18,12 @@ def test_embedded_defaults_validate_and_resolve_paths(tmp_path):
     assert settings["docker"]["host"].startswith("unix://")
 
 
+def test_home_volume_template_defaults_and_must_name_the_user(tmp_path):
+    assert load_settings(None, tmp_path)["docker"]["home_volume"] == "{prefix}-home-{username}"
+    with pytest.raises(SettingsError, match=r"docker\.home_volume"):
+        load_settings(write(tmp_path, "docker:\n  home_volume: '{prefix}-home'\n"), tmp_path)
+
+
 def test_unknown_key_is_named_with_the_file(tmp_path):
     path = write(tmp_path, "hub:\n  bindurl: http://x\n")
     with pytest.raises(SettingsError) as e:

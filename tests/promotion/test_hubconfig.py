@@ -36,6 +36,19 @@ def test_service_command_carries_the_settings():
     assert roles == [{"name": "user", "scopes": ["self", "access:services!service=promotion"]}]
 
 
+def test_spawner_and_airlock_get_the_same_home_volume_template(tmp_path):
+    from hdss_hub.configure import apply_spawner
+
+    path = tmp_path / "s.yaml"
+    path.write_text("docker:\n  home_volume: '{prefix}-sandbox-{username}'\n")
+    loaded = load_settings(path, tmp_path)
+    c = Config()
+    apply_spawner(loaded, c)
+    assert c.SandboxSpawner.home_volume == "{prefix}-sandbox-{username}"
+    (svc,) = with_promotion(loaded, [], [])[0]
+    assert "--home-volume={prefix}-sandbox-{username}" in svc["command"]
+
+
 def test_disabled_without_the_ledger_or_the_switch():
     s = settings()
     s["ledger"]["enabled"] = False

@@ -1,7 +1,9 @@
-"""The run log a researcher sees, and the papermill script (fast, no Docker)."""
+"""The run log a researcher sees, the papermill script, a refused policy (fast, no Docker)."""
 
 from __future__ import annotations
 
+from hdss_common.errors import PolicyViolation
+from hdss_hub.promotion import runner
 from hdss_hub.promotion.runner import RunSpec, papermill_script, progress_only
 
 LOG = """== papermill study/a.ipynb
@@ -40,3 +42,29 @@ def test_script_runs_each_notebook_with_the_restricted_root_and_outbox():
     assert "-p data_root '/data/restricted/dk'" in script
     assert "'/opt/promotion/outbox/study__b.ipynb'" in script
     assert "--cwd '/opt/promotion/code/study'" in script
+
+
+class NoEngine:
+    """A Docker client on which nothing may be created."""
+
+    @property
+    def containers(self):
+        raise AssertionError("no container may be created when the policy refuses")
+
+
+def test_a_policy_violation_fails_the_run_with_its_message_and_starts_nothing(monkeypatch):
+    def refuse(extra, pids_limit):
+        raise PolicyViolation("Refusing to start: host config 'privileged' breaks the policy.")
+
+    monkeypatch.setattr(runner, "hardened_host_config", refuse)
+    spec = RunSpec(
+        name="x",
+        image_id="sha256:1",
+        binds={},
+        notebooks=["a.ipynb"],
+        data_root="/d",
+        timeout_seconds=10,
+    )
+    result = runner.run(NoEngine(), spec, [])
+    assert (result.outcome, result.exit_code, result.outputs) == ("failed", None, [])
+    assert "could not start" in result.log and "breaks the policy" in result.log

@@ -128,10 +128,33 @@ def _is_int(v: float | None) -> bool:
 def check_table(
     header: list[str], rows: list[list[str]], cfg: Settings, report: FileReport, where: str = ""
 ) -> None:
-    """Apply the table rules to one table (header and rows of text cells)."""
+    """Apply the table rules to one table (header and rows of text cells).
+
+    Person ids and row-level data block; only a table that nothing blocks so far is read
+    for numbers, row by row: small counts, percentages, min/max and other statistics.
+    """
     at = f"{where} " if where else ""
     header = [h.strip() for h in header]
+    _check_person_ids(header, rows, report, at)
+    _check_row_level(rows, cfg, report, where)
+    if any(f.severity == BLOCK for f in report.findings):
+        return
+    values = [[number(cell) for cell in row] for row in rows]
+    cols = _Columns.of(header, values)
     t = cfg.threshold
+    for r, row in enumerate(values, 1):
+        loc = f"{at}row {r}"
+        row_counts = [row[i] for i in cols.counts if i < len(row) and row[i] is not None]
+        _check_counts(header, row, cols.counts, t, report, loc)
+        _check_percents(header, row, cols, row_counts, t, report, loc)
+        _check_minmax(header, row, cols.minmax, report, loc)
+        _check_statistics(header, row, cols.quantiles, row_counts, t, report, loc)
+
+
+def _check_person_ids(
+    header: list[str], rows: list[list[str]], report: FileReport, at: str
+) -> None:
+    """Block person-id columns, and every cell whose value looks like a person id."""
     for i, name in enumerate(header):
         if PERSON_ID_COLUMNS.match(name):
             report.add(
@@ -148,6 +171,10 @@ def check_table(
                         f"{at}row {r}, column {c + 1}",
                     )
                     break
+
+
+def _check_row_level(rows: list[list[str]], cfg: Settings, report: FileReport, where: str) -> None:
+    """Block a table with more rows than an aggregate table may have."""
     if len(rows) > cfg.max_table_rows:
         report.add(
             "row-level",
@@ -156,15 +183,41 @@ def check_table(
             "an aggregate table may have: looks like row-level data",
             where,
         )
-    if any(f.severity == BLOCK for f in report.findings):
-        return
-    values = [[number(cell) for cell in row] for row in rows]
 
-    def col(name_re: re.Pattern) -> list[int]:
-        return [i for i, h in enumerate(header) if name_re.search(h)]
 
-    counts = [i for i, h in enumerate(header) if COUNT_COLUMNS.match(h)]
-    # An all-integer cross table: every value column is a count unless named otherwise.
+@dataclass
+class _Columns:
+    """Which columns (indexes into the header) a table's rules read, and as what."""
+
+    counts: list[int]
+    denominators: list[int]
+    percents: list[int]
+    minmax: list[int]
+    quantiles: list[int]
+
+    @classmethod
+    def of(cls, header: list[str], values: list[list[float | None]]) -> _Columns:
+        """Classify by column name; an all-integer cross table counts every value column."""
+
+        def col(name_re: re.Pattern) -> list[int]:
+            return [i for i, h in enumerate(header) if name_re.search(h)]
+
+        counts = [i for i, h in enumerate(header) if COUNT_COLUMNS.match(h)]
+        if not counts:
+            counts = _cross_table_counts(header, values)
+        minmax = [i for i in col(MINMAX_COLUMNS) if i not in counts]
+        return cls(
+            counts=counts,
+            denominators=col(DENOMINATOR_COLUMNS),
+            percents=[i for i in col(PERCENT_COLUMNS) if i not in counts],
+            minmax=minmax,
+            quantiles=[i for i in col(QUANTILE_COLUMNS) if i not in counts and i not in minmax],
+        )
+
+
+def _cross_table_counts(header: list[str], values: list[list[float | None]]) -> list[int]:
+    """The value columns of an all-integer cross table (every one a count unless named
+    otherwise); [] when the table has no rows or a value column holds a non-integer."""
     value_cols = [
         i
         for i in range(1, len(header))
@@ -174,86 +227,122 @@ def check_table(
         and not MINMAX_COLUMNS.search(header[i])
     ]
     if (
-        not counts
-        and value_cols
-        and rows
+        value_cols
+        and values
         and all(
             all(_is_int(v[i]) or v[i] is None for v in values if i < len(v)) for i in value_cols
         )
     ):
-        counts = value_cols
-    denominators = col(DENOMINATOR_COLUMNS)
-    percents = [i for i in col(PERCENT_COLUMNS) if i not in counts]
-    minmax = [i for i in col(MINMAX_COLUMNS) if i not in counts]
-    quantiles = [i for i in col(QUANTILE_COLUMNS) if i not in counts and i not in minmax]
-    for r, row in enumerate(values, 1):
-        row_counts = [row[i] for i in counts if i < len(row) and row[i] is not None]
-        for i in counts:
-            v = row[i] if i < len(row) else None
-            if v is not None and 0 < v < t:
+        return value_cols
+    return []
+
+
+def _check_counts(
+    header: list[str],
+    row: list[float | None],
+    counts: list[int],
+    t: int,
+    report: FileReport,
+    loc: str,
+) -> None:
+    """Flag a count from 1 to ``t - 1``."""
+    for i in counts:
+        v = row[i] if i < len(row) else None
+        if v is not None and 0 < v < t:
+            report.add(
+                "small-count",
+                FLAG,
+                f"count {v:g} is below {t}",
+                f"{loc}, column {header[i]!r}",
+            )
+
+
+def _check_percents(
+    header: list[str],
+    row: list[float | None],
+    cols: _Columns,
+    row_counts: list[float],
+    t: int,
+    report: FileReport,
+    loc: str,
+) -> None:
+    """Flag a percentage that, with the row's denominator, reveals a count below ``t``,
+    or that has neither a denominator nor a count beside it to check it against."""
+    for i in cols.percents:
+        v = row[i] if i < len(row) else None
+        if v is None or v == 0:
+            continue
+        denoms = [row[d] for d in cols.denominators if d < len(row) and row[d]]
+        if denoms:
+            share = (
+                v
+                if v <= 1
+                and "%" not in header[i]
+                and re.search(r"prop|share|andel", header[i], re.I)
+                else v / 100
+            )
+            implied = share * denoms[0]
+            if 0 < round(implied) < t:
                 report.add(
-                    "small-count",
+                    "small-percentage",
                     FLAG,
-                    f"count {v:g} is below {t}",
-                    f"{at}row {r}, column {header[i]!r}",
+                    f"{header[i]} {v:g} of {denoms[0]:g} "
+                    f"reveals a count of about {implied:.0f}, below {t}",
+                    loc,
                 )
-        for i in percents:
-            v = row[i] if i < len(row) else None
-            if v is None or v == 0:
-                continue
-            denoms = [row[d] for d in denominators if d < len(row) and row[d]]
-            if denoms:
-                share = (
-                    v
-                    if v <= 1
-                    and "%" not in header[i]
-                    and re.search(r"prop|share|andel", header[i], re.I)
-                    else v / 100
-                )
-                implied = share * denoms[0]
-                if 0 < round(implied) < t:
-                    report.add(
-                        "small-percentage",
-                        FLAG,
-                        f"{header[i]} {v:g} of {denoms[0]:g} "
-                        f"reveals a count of about {implied:.0f}, below {t}",
-                        f"{at}row {r}",
-                    )
-            elif not row_counts:
-                report.add(
-                    "percentage-unchecked",
-                    FLAG,
-                    f"{header[i]} {v:g} has no count or "
-                    "denominator beside it, so a small count cannot be ruled out",
-                    f"{at}row {r}",
-                )
-        for i in minmax:
-            if i < len(row) and row[i] is not None:
-                report.add(
-                    "min-max",
-                    FLAG,
-                    f"{header[i]} is one person's value; report a "
-                    "percentile of enough persons instead",
-                    f"{at}row {r}",
-                )
-        for i in quantiles:
-            if i >= len(row) or row[i] is None:
-                continue
-            if not row_counts:
-                report.add(
-                    "statistic-unbacked",
-                    FLAG,
-                    f"{header[i]} has no count beside it: "
-                    f"cannot tell whether {t} or more persons back it",
-                    f"{at}row {r}",
-                )
-            elif min(row_counts) < t:
-                report.add(
-                    "statistic-small",
-                    FLAG,
-                    f"{header[i]} rests on {min(row_counts):g} persons, below {t}",
-                    f"{at}row {r}",
-                )
+        elif not row_counts:
+            report.add(
+                "percentage-unchecked",
+                FLAG,
+                f"{header[i]} {v:g} has no count or "
+                "denominator beside it, so a small count cannot be ruled out",
+                loc,
+            )
+
+
+def _check_minmax(
+    header: list[str], row: list[float | None], minmax: list[int], report: FileReport, loc: str
+) -> None:
+    """Flag every minimum or maximum: it is one person's value."""
+    for i in minmax:
+        if i < len(row) and row[i] is not None:
+            report.add(
+                "min-max",
+                FLAG,
+                f"{header[i]} is one person's value; report a percentile of enough persons instead",
+                loc,
+            )
+
+
+def _check_statistics(
+    header: list[str],
+    row: list[float | None],
+    quantiles: list[int],
+    row_counts: list[float],
+    t: int,
+    report: FileReport,
+    loc: str,
+) -> None:
+    """Flag a percentile, median or mean with no count beside it, or resting on fewer
+    than ``t`` persons."""
+    for i in quantiles:
+        if i >= len(row) or row[i] is None:
+            continue
+        if not row_counts:
+            report.add(
+                "statistic-unbacked",
+                FLAG,
+                f"{header[i]} has no count beside it: "
+                f"cannot tell whether {t} or more persons back it",
+                loc,
+            )
+        elif min(row_counts) < t:
+            report.add(
+                "statistic-small",
+                FLAG,
+                f"{header[i]} rests on {min(row_counts):g} persons, below {t}",
+                loc,
+            )
 
 
 def read_csv(text: str, delimiter: str) -> tuple[list[str], list[list[str]]]:

@@ -26,15 +26,15 @@ from typing import Any
 import docker
 import sqlalchemy as sa
 from docker.errors import DockerException
-from dockerspawner import DockerSpawner
-from hdss_common.catalog import CatalogError, Sensitivity, scan
+from hdss_common import naming
+from hdss_common.catalog import CatalogEntry, CatalogError, Sensitivity, scan
 from hdss_common.db import make_engine, upgrade
 from sqlalchemy.orm import Session
 
-from ..ledger.core import Ledger
+from ..ledger.core import Ledger, Permission
 from . import checks, runner
-from .contract import check_notebook
-from .models import FINAL, RequestRow
+from .contract import ContractReport, check_notebook
+from .models import FINAL, RequestRow, State
 from .paths import UnsafePath, safe_relpath
 from .workspace import (
     ROOT_UID,
@@ -78,6 +78,7 @@ class Conflict(PromotionError):
 @dataclass
 class AirlockConfig:
     prefix: str = "hdss"
+    home_volume_template: str = naming.HOME_VOLUME_TEMPLATE
     image: str = "hdss/singleuser:latest"
     restricted_root: str = ""
     synthetic_root: str = ""
@@ -93,11 +94,12 @@ class AirlockConfig:
     check: checks.Settings = field(default_factory=checks.Settings)
 
     def home_volume(self, user: str) -> str:
-        """The sandbox home volume, named as the spawner names it (escaped username)."""
-        return f"{self.prefix}-home-{DockerSpawner._escape(user)}"
+        """The sandbox home volume, named as the spawner names it (same template and escape)."""
+        return naming.home_volume(self.prefix, user, self.home_volume_template)
 
     def project_volume(self, project: str) -> str:
-        return f"{self.prefix}-project-{project}"
+        """The project's secure workspace volume."""
+        return naming.project_volume(self.prefix, project)
 
 
 @dataclass
@@ -105,7 +107,7 @@ class Request:
     id: int
     project_id: str
     requester: str
-    state: str
+    state: State
     dataset: str
     dataset_version: str
     developed_on: dict
@@ -124,27 +126,24 @@ class Request:
 
     @classmethod
     def from_row(cls, row: RequestRow) -> Request:
-        def js(v: str | None) -> Any:
-            return json.loads(v) if v else None
-
         return cls(
             id=row.id,
             project_id=row.project_id,
             requester=row.requester,
-            state=row.state,
+            state=State(row.state),
             dataset=row.dataset,
             dataset_version=row.dataset_version,
-            developed_on=js(row.developed_on),
+            developed_on=row.developed_on,
             image=row.image,
             image_id=row.image_id,
-            files=js(row.files),
-            notebooks=js(row.notebooks),
-            contract=js(row.contract),
+            files=row.files,
+            notebooks=row.notebooks,
+            contract=row.contract,
             run_outcome=row.run_outcome,
-            checks=js(row.checks),
+            checks=row.checks,
             reviewer=row.reviewer,
             decision_reason=row.decision_reason,
-            receipt=js(row.receipt),
+            receipt=row.receipt,
             created_at=row.created_at,
             updated_at=row.updated_at,
         )
@@ -187,6 +186,7 @@ class Airlock:
             return Request.from_row(row)
 
     def list(self, requester: str | None = None, state: str | None = None) -> list[Request]:
+        """Requests, newest first; only ``requester``'s, or only those in ``state``, if given."""
         query = sa.select(RequestRow).order_by(RequestRow.id.desc())
         if requester:
             query = query.where(RequestRow.requester == requester)
@@ -267,18 +267,53 @@ class Airlock:
             raise
 
     def _submit(self, user, project_id, paths, dataset, synthetic) -> Request:
-        perm = self.ledger.active_permission(user, project_id)
-        if perm is None:
-            raise Refused(self.ledger.why_not(user, project_id))
-        if not isinstance(paths, list) or not paths or len(paths) > self.cfg.max_files:
-            raise Invalid(f"name 1 to {self.cfg.max_files} files or folders from your home")
-        try:
-            wanted = sorted({safe_relpath(p) for p in paths})
-        except UnsafePath as e:
-            raise Invalid(str(e)) from None
+        """The steps of a submission, in order; the first that fails raises."""
+        perm = self._permission(user, project_id)
+        wanted = self._selection(paths)
         entry = self._restricted(perm.datasets, dataset)
         developed_on = self._developed_on(synthetic)
         image = self.client.images.get(self.cfg.image)
+        files = self._read_home(user, wanted)
+        notebooks = self._notebooks(files)
+        reports = self._contract(files, notebooks, entry)
+        metas = [files[p].meta() for p in sorted(files)]
+        req = self._record(
+            user, project_id, entry, developed_on, image.id, metas, notebooks, reports
+        )
+        self._store_snapshot(req, files)
+        self.audit.append(
+            user,
+            "promotion.submit",
+            f"promotion:{req.id}",
+            "ok",
+            project_id=project_id,
+            files=metas,
+            image_id=image.id,
+            dataset=entry.name,
+            dataset_version=entry.version,
+            developed_on=developed_on,
+            permission=perm.id,
+        )
+        return req
+
+    def _permission(self, user: str, project_id: str) -> Permission:
+        """The user's active permission for the project; Refused (saying why) without one."""
+        perm = self.ledger.active_permission(user, project_id)
+        if perm is None:
+            raise Refused(self.ledger.why_not(user, project_id))
+        return perm
+
+    def _selection(self, paths: Any) -> list[str]:
+        """The named files and folders as sorted, distinct, safe relative paths."""
+        if not isinstance(paths, list) or not paths or len(paths) > self.cfg.max_files:
+            raise Invalid(f"name 1 to {self.cfg.max_files} files or folders from your home")
+        try:
+            return sorted({safe_relpath(p) for p in paths})
+        except UnsafePath as e:
+            raise Invalid(str(e)) from None
+
+    def _read_home(self, user: str, wanted: list[str]) -> dict[str, File]:
+        """The selected files read from the user's sandbox home, within the size limits."""
         files: dict[str, File] = {}
         with holder(
             self.client,
@@ -298,9 +333,21 @@ class Airlock:
             raise Invalid(
                 f"the selection is over {self.cfg.max_input_bytes:,} bytes; promote code, not data"
             )
+        return files
+
+    @staticmethod
+    def _notebooks(files: dict[str, File]) -> list[str]:
+        """The selection's notebooks (sorted); Invalid when it holds none."""
         notebooks = sorted(p for p in files if p.endswith(".ipynb"))
         if not notebooks:
             raise Invalid("the selection holds no notebook (.ipynb) to run")
+        return notebooks
+
+    @staticmethod
+    def _contract(
+        files: dict[str, File], notebooks: list[str], entry: CatalogEntry
+    ) -> list[ContractReport]:
+        """Each notebook's contract report; Invalid (with the reports) unless all are met."""
         manifest = entry.manifest()
         reports = []
         for nb in notebooks:
@@ -314,28 +361,44 @@ class Airlock:
                 + "\n".join(r.summary() for r in reports if not r.ok),
                 [r.to_json() for r in reports],
             )
+        return reports
+
+    def _record(
+        self,
+        user: str,
+        project_id: str,
+        entry: CatalogEntry,
+        developed_on: dict,
+        image_id: str,
+        metas: list[dict],
+        notebooks: list[str],
+        reports: list[ContractReport],
+    ) -> Request:
+        """The new request, stored as queued."""
         now = self.ledger.clock()
-        metas = [files[p].meta() for p in sorted(files)]
         with Session(self.engine) as s, s.begin():
             row = RequestRow(
                 project_id=project_id,
                 requester=user,
-                state="queued",
+                state=State.QUEUED,
                 dataset=entry.name,
                 dataset_version=entry.version,
-                developed_on=json.dumps(developed_on),
+                developed_on=developed_on,
                 image=self.cfg.image,
-                image_id=image.id,
-                files=json.dumps(metas),
-                notebooks=json.dumps(notebooks),
-                contract=json.dumps([r.to_json() for r in reports]),
+                image_id=image_id,
+                files=metas,
+                notebooks=notebooks,
+                contract=[r.to_json() for r in reports],
                 created_at=now,
                 updated_at=now,
             )
             s.add(row)
             s.flush()
-            req = Request.from_row(row)
-        # The airlock's own copy is what runs; the workspace copy is for the researcher.
+            return Request.from_row(row)
+
+    def _store_snapshot(self, req: Request, files: dict[str, File]) -> None:
+        """The snapshot into the airlock (what runs) and, read-only, into the project
+        workspace (for the researcher); the request fails, Conflict, if the latter cannot."""
         for f in files.values():
             target = self.code_dir(req.id) / f.path
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -344,7 +407,7 @@ class Airlock:
             with holder(
                 self.client,
                 self.cfg.image,
-                self.cfg.project_volume(project_id),
+                self.cfg.project_volume(req.project_id),
                 f"{self.cfg.prefix}-airlock-write-{req.id}",
                 create=True,
             ) as c:
@@ -358,24 +421,10 @@ class Airlock:
                     dir_mode=0o555,
                 )
         except (WorkspaceError, DockerException) as e:
-            self._finish(req.id, "failed", f"the snapshot could not be written: {e}")
+            self._finish(req.id, State.FAILED, f"the snapshot could not be written: {e}")
             raise Conflict(
                 f"the snapshot could not be written to the project workspace: {e}"
             ) from None
-        self.audit.append(
-            user,
-            "promotion.submit",
-            f"promotion:{req.id}",
-            "ok",
-            project_id=project_id,
-            files=metas,
-            image_id=image.id,
-            dataset=entry.name,
-            dataset_version=entry.version,
-            developed_on=developed_on,
-            permission=perm.id,
-        )
-        return req
 
     # -- 2. run and 3. checks --------------------------------------------------------------
 
@@ -383,29 +432,29 @@ class Airlock:
         with Session(self.engine) as s, s.begin():
             row = s.get(RequestRow, request_id)
             for key, value in values.items():
-                setattr(row, key, json.dumps(value) if isinstance(value, (dict, list)) else value)
+                setattr(row, key, value)
             row.updated_at = self.ledger.clock()
             return Request.from_row(row)
 
-    def _finish(self, request_id: int, state: str, outcome: str, log_text: str = "") -> None:
+    def _finish(self, request_id: int, state: State, outcome: str, log_text: str = "") -> None:
         self._update(request_id, state=state, run_outcome=outcome, run_log=log_text or None)
 
     def run(self, request_id: int) -> Request:
         """Run a queued request's notebooks on the restricted data, then check the outbox."""
         req = self.get(request_id)
-        if req.state != "queued":
+        if req.state != State.QUEUED:
             raise Conflict(f"request {request_id} is {req.state}, not queued")
         perm = self.ledger.active_permission(req.requester, req.project_id)
         target = f"promotion:{request_id}"
         if perm is None or req.dataset not in perm.datasets:
             reason = self.ledger.why_not(req.requester, req.project_id)
-            self._finish(request_id, "failed", f"not run: {reason}")
+            self._finish(request_id, State.FAILED, f"not run: {reason}")
             self.audit.append(
                 "service:promotion", "promotion.run", target, "refused", reason=reason
             )
             return self.get(request_id)
         entry = self._restricted(perm.datasets, req.dataset)
-        self._update(request_id, state="running")
+        self._update(request_id, state=State.RUNNING)
         self.audit.append(
             "service:promotion",
             "promotion.run",
@@ -443,7 +492,7 @@ class Airlock:
         if result.outcome != "succeeded":
             self._finish(
                 request_id,
-                result.outcome,
+                State(result.outcome),
                 "the notebook failed"
                 if result.outcome == "failed"
                 else f"stopped after the time limit of {self.cfg.timeout_seconds} s",
@@ -466,7 +515,7 @@ class Airlock:
             reports.append(rep)
         self._update(
             request_id,
-            state="awaiting-review",
+            state=State.AWAITING_REVIEW,
             run_outcome="succeeded",
             run_log=result.log,
             checks=[r.to_json() for r in reports],
@@ -542,7 +591,7 @@ class Airlock:
             raise Invalid("give a reason for the decision; it goes into the release receipt")
         with self._lock:
             req = self.get(request_id)
-            if req.state != "awaiting-review":
+            if req.state != State.AWAITING_REVIEW:
                 raise Conflict(
                     f"request {request_id} is {req.state}; only requests awaiting "
                     "review can be decided"
@@ -578,7 +627,7 @@ class Airlock:
                     self.audit.append(steward, "promotion.approve", target, "refused", reason=why)
                     raise Conflict(f"nothing can be released: {why}; reject the request instead")
                 self._release(req, released, receipt)
-            state = "released" if decision == "approve" else "rejected"
+            state = State.RELEASED if decision == "approve" else State.REJECTED
             req = self._update(
                 request_id, state=state, reviewer=steward, decision_reason=reason, receipt=receipt
             )
@@ -586,7 +635,7 @@ class Airlock:
             steward,
             f"promotion.{decision}",
             target,
-            state,
+            state.value,
             reason=reason,
             released=receipt["released"],
             withheld=receipt["withheld"],
@@ -634,8 +683,8 @@ class Airlock:
             ):
                 if c.name.startswith(f"{self.cfg.prefix}-"):
                     c.remove(force=True)
-        for req in self.list(state="running"):
-            self._finish(req.id, "failed", "interrupted: the promotion service restarted")
+        for req in self.list(state=State.RUNNING):
+            self._finish(req.id, State.FAILED, "interrupted: the promotion service restarted")
             self.audit.append(
                 "service:promotion",
                 "promotion.run",
@@ -645,4 +694,4 @@ class Airlock:
             )
 
     def pending(self) -> list[int]:
-        return [r.id for r in self.list(state="queued") if r.state not in FINAL]
+        return [r.id for r in self.list(state=State.QUEUED) if r.state not in FINAL]

@@ -14,6 +14,7 @@ from typing import Any
 
 from hdss_common.access import READ_SCOPE, WRITE_SCOPE
 from hdss_common.db import DB_ENV
+from hdss_common.naming import HOME_VOLUME_TEMPLATE
 
 from ..ledger.hubconfig import db_url
 
@@ -49,6 +50,7 @@ def promotion_services(settings: dict[str, Any]) -> list[dict[str, Any]]:
         "-m",
         "hdss_hub.promotion.service",
         f"--prefix={docker_cfg.get('prefix', 'hdss')}",
+        f"--home-volume={docker_cfg.get('home_volume', HOME_VOLUME_TEMPLATE)}",
         f"--image={docker_cfg.get('image', 'hdss/singleuser:latest')}",
         f"--restricted-root={Path(data.get('restricted_root', '')).absolute()}",
         f"--synthetic-root={Path(data.get('synthetic_root', '')).absolute()}",

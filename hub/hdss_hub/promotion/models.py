@@ -3,15 +3,32 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
 from hdss_common.db import UTCDateTime
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-# queued -> running -> awaiting-review -> released | rejected
-#                   -> failed | timed-out (nothing to review; nothing leaves)
-STATES = ("queued", "running", "failed", "timed-out", "awaiting-review", "released", "rejected")
-FINAL = ("failed", "timed-out", "released", "rejected")
+
+class State(StrEnum):
+    """A request's state (stored as its value, a plain string).
+
+    queued -> running -> awaiting-review -> released | rejected
+                      -> failed | timed-out (nothing to review; nothing leaves)
+    """
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    FAILED = "failed"
+    TIMED_OUT = "timed-out"
+    AWAITING_REVIEW = "awaiting-review"
+    RELEASED = "released"
+    REJECTED = "rejected"
+
+
+STATES = tuple(s.value for s in State)
+FINAL = (State.FAILED, State.TIMED_OUT, State.RELEASED, State.REJECTED)
 
 
 class Base(DeclarativeBase):
@@ -27,17 +44,21 @@ class RequestRow(Base):
     state: Mapped[str] = mapped_column(sa.String(30))
     dataset: Mapped[str] = mapped_column(sa.String(63))
     dataset_version: Mapped[str] = mapped_column(sa.String(200))
-    developed_on: Mapped[str] = mapped_column(sa.Text)  # JSON
+    developed_on: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
     image: Mapped[str] = mapped_column(sa.String(255))
     image_id: Mapped[str] = mapped_column(sa.String(100))
-    files: Mapped[str] = mapped_column(sa.Text)  # JSON [{path, sha256, size}]
-    notebooks: Mapped[str] = mapped_column(sa.Text)  # JSON [path]
-    contract: Mapped[str] = mapped_column(sa.Text)  # JSON [report]
+    files: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON)  # [{path, sha256, size}]
+    notebooks: Mapped[list[str]] = mapped_column(sa.JSON)  # [path]
+    contract: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON)  # [report]
     run_outcome: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
     run_log: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
-    checks: Mapped[str | None] = mapped_column(sa.Text, nullable=True)  # JSON [file report]
+    checks: Mapped[list[dict[str, Any]] | None] = mapped_column(
+        sa.JSON(none_as_null=True), nullable=True
+    )  # [file report]
     reviewer: Mapped[str | None] = mapped_column(sa.String(255), nullable=True)
     decision_reason: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
-    receipt: Mapped[str | None] = mapped_column(sa.Text, nullable=True)  # JSON
+    receipt: Mapped[dict[str, Any] | None] = mapped_column(
+        sa.JSON(none_as_null=True), nullable=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -19,6 +19,7 @@ from pathlib import PurePosixPath
 
 import docker
 from hdss_common.containers import NON_ROOT_USER, hardened_host_config
+from hdss_common.errors import PolicyViolation
 from requests.exceptions import ConnectionError as RequestsConnectionError
 from requests.exceptions import ReadTimeout
 
@@ -110,8 +111,12 @@ def run(
     The code is copied into the container's own file system (root-owned, read-only), not
     read from the project workspace, so what runs is exactly the hashed snapshot; the
     outbox also lives there, so nothing but the notebooks can put a file into it.
+    A configuration the container policy refuses fails the run (nothing is started).
     """
-    host = hardened_host_config({}, spec.pids_limit)
+    try:
+        host = hardened_host_config({}, spec.pids_limit)
+    except PolicyViolation as e:
+        return RunResult("failed", None, f"== the run could not start: {e}")
     container = client.containers.create(
         spec.image_id,
         ["sh", "-c", papermill_script(spec)],

@@ -14,6 +14,7 @@ there and every step goes into the one audit chain. It talks to the Docker engin
 from __future__ import annotations
 
 import docker
+from hdss_common import naming
 from hdss_common.db import DB_ENV
 from tornado.ioloop import IOLoop
 from traitlets import Float, Int, Unicode
@@ -35,6 +36,11 @@ class PromotionService(HubService):
     max_body = MAX_BODY
 
     prefix = Unicode("hdss", help="Docker name prefix (settings docker.prefix)").tag(config=True)
+    home_volume = Unicode(
+        naming.HOME_VOLUME_TEMPLATE,
+        help="name template of a user's sandbox home volume, as the spawner's "
+        "(settings docker.home_volume; {prefix} and {username} are filled in)",
+    ).tag(config=True)
     image = Unicode("hdss/singleuser:latest", help="image the notebooks run in").tag(config=True)
     restricted_root = Unicode("", help="restricted dataset catalogue").tag(config=True)
     synthetic_root = Unicode("", help="synthetic dataset catalogue").tag(config=True)
@@ -52,6 +58,7 @@ class PromotionService(HubService):
     aliases = {
         "db-url": "PromotionService.db_url",
         "prefix": "PromotionService.prefix",
+        "home-volume": "PromotionService.home_volume",
         "image": "PromotionService.image",
         "restricted-root": "PromotionService.restricted_root",
         "synthetic-root": "PromotionService.synthetic_root",
@@ -71,10 +78,18 @@ class PromotionService(HubService):
             raise ConfigError("--threshold and --timeout-seconds must be at least 1")
         if not self.restricted_root:
             raise ConfigError("--restricted-root is required (settings data.restricted_root)")
+        try:
+            naming.home_volume(self.prefix, "user", self.home_volume)
+        except (KeyError, IndexError, ValueError) as e:
+            raise ConfigError(
+                f"--home-volume {self.home_volume!r} is not a usable name template "
+                f"({type(e).__name__}: {e}); it may use {{prefix}} and {{username}}"
+            ) from None
         address, port = self.bind_address()
         ledger = Ledger(db_url, restricted_root=self.restricted_root)
         cfg = AirlockConfig(
             prefix=self.prefix,
+            home_volume_template=self.home_volume,
             image=self.image,
             restricted_root=self.restricted_root,
             synthetic_root=self.synthetic_root,
