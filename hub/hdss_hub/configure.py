@@ -142,10 +142,12 @@ def apply_spawner(settings: dict[str, Any], c: Config) -> None:
     s.restricted_root = settings["data"].get("restricted_root", "")
     s.default_url = "/lab"
     if ledger_enabled(settings):
-        from .ledger.hubconfig import db_url
+        from .ledger.hubconfig import audit_anchor, db_url
         from .ledger.hubside import LedgerPermissions
 
-        s.permission_source = LedgerPermissions(db_url(settings), s.restricted_root)
+        s.permission_source = LedgerPermissions(
+            db_url(settings), s.restricted_root, anchor=audit_anchor(settings)
+        )
         s.steward_group = settings["ledger"]["steward_group"]
         s.secure_network = secure_network(settings)
 
@@ -231,6 +233,11 @@ def run_preflight(settings: dict[str, Any]) -> dict[str, str]:
     """
     hub = settings["hub"]
     preflight.check_data_root(settings["data"]["synthetic_root"])
+    if ledger_enabled(settings):
+        from .ledger.hubconfig import db_url
+
+        preflight.check_restricted_root(settings["data"].get("restricted_root"))
+        preflight.check_database(db_url(settings), "ledger.db_url")
     proxy_pid = state_path(settings, "proxy.pid")
     preflight.check_port_free(hub["bind_url"], "the public proxy", "hub.bind_url", proxy_pid)
     preflight.check_port_free(proxy_api_url(settings), "the proxy API", "hub.bind_url", proxy_pid)
@@ -251,7 +258,7 @@ def configure(c: Config, settings_path: str | None, project_dir: Path) -> dict[s
     try:
         settings = load_settings(settings_path, project_dir)
         check_login_exposure(settings)
-        state_path(settings).mkdir(parents=True, exist_ok=True)
+        preflight.check_state_dir(settings["hub"]["state_dir"])
         runtime = run_preflight(settings)
         apply_all(settings, c, runtime, project_dir)
     except (SettingsError, preflight.PreflightError, SecretFileError) as e:

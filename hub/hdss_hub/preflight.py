@@ -11,6 +11,8 @@ from urllib.parse import urlparse
 import docker
 import docker.errors
 import requests
+import sqlalchemy as sa
+from hdss_common.db import make_engine
 from hdss_common.errors import HdssError
 
 
@@ -35,10 +37,17 @@ def docker_client(host: str, timeout: int = 10) -> docker.DockerClient:
 def ensure_network(client: docker.DockerClient, name: str, internal: bool = False) -> str:
     """Create the bridge network ``name`` if absent; return its gateway address."""
     try:
-        network = client.networks.get(name)
-    except docker.errors.NotFound:
-        network = client.networks.create(name, driver="bridge", internal=internal)
-        network.reload()
+        try:
+            network = client.networks.get(name)
+        except docker.errors.NotFound:
+            network = client.networks.create(name, driver="bridge", internal=internal)
+            network.reload()
+    except docker.errors.APIError as e:
+        raise PreflightError(
+            f"the Docker engine refused to set up the network {name} (docker.network): "
+            f"{engine_message(e)}. Free an address range or remove a clashing network "
+            "(/usr/bin/docker network ls), or set docker.network in the settings."
+        ) from e
     if internal and not network.attrs.get("Internal"):
         raise PreflightError(
             f"the Docker network {name} must be --internal (no egress) but is not; remove it "
@@ -62,6 +71,68 @@ def check_image(client: docker.DockerClient, image: str) -> None:
             f"the single-user image {image} is not in the engine: build it with `make images` "
             "or set docker.image in the settings"
         ) from e
+    except docker.errors.APIError as e:
+        raise PreflightError(
+            f"the Docker engine could not inspect the image {image} (docker.image): "
+            f"{engine_message(e)}. Check the engine (`/usr/bin/docker info`) and the image name."
+        ) from e
+
+
+def engine_message(error: docker.errors.APIError) -> str:
+    """The engine's own explanation of an API error, on one line."""
+    text = error.explanation or str(error)
+    if isinstance(text, bytes):
+        text = text.decode(errors="replace")
+    return " ".join(str(text).split())
+
+
+def check_state_dir(path: str) -> None:
+    """The hub's state directory exists (created if absent) and is writable."""
+    try:
+        Path(path).mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise PreflightError(
+            f"hub.state_dir {path} cannot be created ({e.strerror}): create it, make it "
+            "writable for the hub, or set hub.state_dir to a writable directory"
+        ) from e
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise PreflightError(
+            f"hub.state_dir {path} is not writable for the hub: fix its owner or mode, or set "
+            "hub.state_dir to a writable directory"
+        )
+
+
+def check_restricted_root(root: str | None) -> None:
+    """With the ledger on, the restricted datasets' directory must exist (it may be empty)."""
+    if not root or not Path(root).is_dir():
+        raise PreflightError(
+            f"data.restricted_root {root or '(not set)'} is not a directory, and secure servers "
+            "mount restricted data from it: publish the restricted datasets (`make dataset "
+            "OUT=<dir> DATASET_ARGS='--sensitivity restricted'`), create the directory, or set "
+            "data.restricted_root in the settings"
+        )
+
+
+def check_database(url: str, setting: str) -> None:
+    """The database at ``url`` accepts a connection (a bad URL stops the hub, not a spawn)."""
+    try:
+        engine = make_engine(url)
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError, ValueError) as e:
+        raise PreflightError(
+            f"{setting} is not a usable database URL ({e.__class__.__name__}: {e}); "
+            "use e.g. postgresql+psycopg://user@host/db or sqlite:////abs/path.sqlite"
+        ) from e
+    try:
+        with engine.connect():
+            pass
+    except sa.exc.SQLAlchemyError as e:
+        reason = " ".join(str(getattr(e, "orig", e)).split())
+        raise PreflightError(
+            f"the database of {setting} does not accept a connection ({reason}): check the "
+            "server, the credentials and the path, or fix the URL in the settings"
+        ) from e
+    finally:
+        engine.dispose()
 
 
 def check_data_root(root: str) -> None:

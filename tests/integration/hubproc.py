@@ -17,8 +17,10 @@ from pathlib import Path
 import requests
 import yaml
 
+from hdss_harness.procs import free_port, free_port_pair, log_tail, start_server, stop_server
+from hdss_harness.wait import wait_until
+
 from tests.conftest import PROJECT_DIR, VENV_BIN
-from tests.procs import free_port, free_port_pair, log_tail, start_server, stop_server
 
 READY_DEADLINE = 240  # seconds; 2 cores under load are slow, never assert on timing
 
@@ -77,6 +79,7 @@ class Hub:
         self.settings_path.write_text(yaml.safe_dump(settings))
         config_d = workdir / "config.d"
         config_d.mkdir(parents=True, exist_ok=True)
+        (workdir / "restricted").mkdir(exist_ok=True)  # an empty restricted root by default
         token_file = workdir / "admin-token"
         token_file.write_text(self.token)
         token_file.chmod(0o600)
@@ -150,24 +153,26 @@ class Hub:
 
     def wait_ready(self, username: str, server: str = "", deadline: float = READY_DEADLINE) -> dict:
         start = time.monotonic()
-        while time.monotonic() - start < deadline:
+
+        def ready() -> dict | None:
             state = self.server_state(username, server)
-            if state and state.get("ready"):
-                return state
             if state is None and time.monotonic() - start > 10:
                 raise AssertionError(
                     f"server of {username} stopped while starting:\n{self.log_tail()}"
                 )
-            time.sleep(1)
-        raise AssertionError(f"server of {username} not ready in {deadline} s:\n{self.log_tail()}")
+            return state if state and state.get("ready") else None
+
+        return wait_until(
+            ready, deadline, 1, lambda: f"server of {username} not ready:\n{self.log_tail()}"
+        )
 
     def wait_stopped(self, username: str, server: str = "", deadline: float = 120) -> None:
-        end = time.monotonic() + deadline
-        while time.monotonic() < end:
-            if self.server_state(username, server) is None:
-                return
-            time.sleep(1)
-        raise AssertionError(f"server of {username} did not stop in {deadline} s")
+        wait_until(
+            lambda: self.server_state(username, server) is None,
+            deadline,
+            1,
+            f"server of {username} did not stop",
+        )
 
     def stop_server(self, username: str, server: str = "") -> None:
         path = f"/users/{username}/servers/{server}" if server else f"/users/{username}/server"
