@@ -21,6 +21,7 @@ __all__ = [
     "denial_message",
     "project_of",
     "restricted_entries",
+    "uncovered",
 ]
 
 # Jupyter server options that turn off downloads: no /files/ handler, no nbconvert export.
@@ -53,3 +54,16 @@ def denial_message(project_id: str, reason: str, steward_group: str) -> str:
         f"You cannot start the secure server of project {project_id}: {reason}. "
         f"Data stewards (group {steward_group}) log and renew permissions."
     )
+
+
+def uncovered(permission, mounted: list[str]) -> str:
+    """Why ``permission`` no longer covers a server that mounts ``mounted`` ('' if it does).
+
+    ``permission`` is the project's active permission now (None when there is none).
+    """
+    if permission is None:
+        return "the permission is no longer active"
+    extra = sorted(set(mounted) - set(permission.datasets))
+    if extra:
+        return f"the permission no longer names the dataset(s) {', '.join(extra)}"
+    return ""

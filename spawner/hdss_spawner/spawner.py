@@ -233,6 +233,8 @@ class SandboxSpawner(DockerSpawner):
         return await super().create_object()
 
     async def start_object(self):
+        if self.project_id is not None:
+            await self.recheck_permission()
         self._emit(60, "Starting your container")
         await super().start_object()
         if self.project_id is not None:
@@ -245,6 +247,21 @@ class SandboxSpawner(DockerSpawner):
                 image=self.image,
             )
         self._emit(75, "Waiting for JupyterLab to answer")
+
+    async def recheck_permission(self) -> None:
+        """Between create and start: the permission must still cover what was mounted.
+
+        A steward may revoke or amend the permission while the container is created; then
+        the container is removed, the refusal audited, and the spawn fails with a 403.
+        """
+        now = await self.permission_source.active_permission(self.user.name, self.project_id)
+        reason = secure.uncovered(now, [d.name for d in self.datasets])
+        if not reason:
+            self.permission = now
+            return
+        await self.audit("secure.start", "denied", project_id=self.project_id, reason=reason)
+        await self.remove_object()
+        raise HTTPError(403, secure.denial_message(self.project_id, reason, self.steward_group))
 
     async def start(self):
         """DockerSpawner's start, returning only once the server listens (see readiness)."""

@@ -1,3 +1,5 @@
+from types import SimpleNamespace
+
 import pytest
 from hdss_spawner import secure
 from tornado.web import HTTPError
@@ -38,3 +40,14 @@ def test_denial_names_the_project_reason_and_stewards():
 def test_no_download_args_disable_files_and_export():
     assert any("files_handler_class=None" in a for a in secure.NO_DOWNLOAD_ARGS)
     assert any("Exporter.enabled=False" in a for a in secure.NO_DOWNLOAD_ARGS)
+
+
+def test_a_permission_that_still_names_the_mounted_data_covers_it():
+    grant = SimpleNamespace(datasets=("a", "b"))
+    assert secure.uncovered(grant, ["a"]) == ""
+    assert secure.uncovered(grant, ["a", "b"]) == ""
+
+
+def test_an_amended_or_ended_permission_does_not():
+    assert "no longer active" in secure.uncovered(None, ["a"])
+    assert "b" in secure.uncovered(SimpleNamespace(datasets=("a",)), ["a", "b"])
