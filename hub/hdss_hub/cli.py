@@ -3,6 +3,9 @@
 check            validate the settings (env HDSS_SETTINGS, else the embedded defaults)
 get KEY          print one effective value, e.g. `get hub.state_dir`
 login-help       how to log in with the embedded first-run login (no secret printed)
+
+`audit_main` is the installed `hdss-audit` (verify/export the audit log with the settings'
+database and anchor).
 """
 
 from __future__ import annotations
@@ -67,6 +70,27 @@ def login_help(settings: dict) -> str:
         "  Switch to university single sign-on with auth.kind: oidc in the settings file.",
     ]
     return "\n".join(lines)
+
+
+def audit_main(argv: list[str] | None = None) -> int:
+    """``hdss-audit``: the audit log's command, finding the database and the anchor in the
+    settings when neither an option nor the environment names them.
+
+    It lives here, not in ``hdss_hub.audit``, because the audit package sits below the
+    settings in the layers (tests/test_layers.py); this module wires the two together.
+    """
+    from .audit import cli as audit_cli
+    from .ledger.hubconfig import audit_anchor, db_url
+
+    def from_settings() -> audit_cli.Defaults:
+        path = os.environ.get(SETTINGS_ENV)
+        settings = load_settings(path, PROJECT_DIR)
+        origin = f"the settings ({path or 'embedded defaults'})"
+        if not settings["ledger"].get("enabled"):
+            return audit_cli.Defaults(db_url(settings), None, origin)
+        return audit_cli.Defaults(db_url(settings), audit_anchor(settings), origin)
+
+    return audit_cli.main(argv, fallback=from_settings)
 
 
 if __name__ == "__main__":

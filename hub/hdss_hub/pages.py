@@ -101,7 +101,11 @@ def ledger_projects(settings: Mapping[str, Any]) -> ProjectLookup | None:
     from .ledger import hubconfig
     from .ledger.hubside import LedgerPermissions
 
-    return LedgerPermissions(hubconfig.db_url(dict(settings)), migrate=False).projects_for
+    return LedgerPermissions(
+        hubconfig.db_url(dict(settings)),
+        migrate=False,
+        anchor=hubconfig.audit_anchor(dict(settings)),
+    ).projects_for
 
 
 async def project_view(lookup: ProjectLookup, username: str) -> dict[str, Any]:

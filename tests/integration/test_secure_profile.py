@@ -8,6 +8,7 @@ and is stopped when the permission is revoked or expires. Every step is audited.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -264,12 +265,24 @@ def test_every_step_is_audited_and_the_chain_verifies(shub):
 
 
 def test_altering_one_stored_entry_is_caught_by_verify(shub, tmp_path):
-    copy = tmp_path / "ledger.sqlite"
-    shutil.copy(shub.state / "ledger.sqlite", copy)
-    url = f"sqlite:///{copy}"
-    ok = subprocess.run(
-        [str(VENV_BIN / "hdss-audit"), "verify", "--db", url], capture_output=True, text=True
+    # The hub's own `hdss-audit verify`, given nothing but its settings file, finds the
+    # database and the anchor (checkpoints the hub and its services wrote) and agrees.
+    plain = subprocess.run(
+        [str(VENV_BIN / "hdss-audit"), "verify"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HDSS_SETTINGS": str(shub.settings_path)},
     )
+    assert plain.returncode == 0, plain.stdout + plain.stderr
+    assert "checkpoints in" in plain.stdout and str(shub.state) in plain.stdout
+    # A copy: the anchor log first, so each checkpoint names an entry the copy holds.
+    log, copy = tmp_path / "audit-anchors.log", tmp_path / "ledger.sqlite"
+    shutil.copy(shub.state / "audit-anchors.log", log)
+    shutil.copy(shub.state / "ledger.sqlite", copy)
+    key = shub.state / "secrets" / "audit-anchor-key"
+    anchors = ["--anchor-log", str(log), "--anchor-key", str(key)]
+    verify = [str(VENV_BIN / "hdss-audit"), "verify", "--db", f"sqlite:///{copy}", *anchors]
+    ok = subprocess.run(verify, capture_output=True, text=True)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     with sqlite3.connect(copy) as db:
         table = next(
@@ -278,8 +291,14 @@ def test_altering_one_stored_entry_is_caught_by_verify(shub, tmp_path):
             if "audit" in name and "version" not in name
         )
         db.execute(f"update {table} set outcome = outcome || '-altered' where seq = 2")
-    bad = subprocess.run(
-        [str(VENV_BIN / "hdss-audit"), "verify", "--db", url], capture_output=True, text=True
-    )
+    bad = subprocess.run(verify, capture_output=True, text=True)
     assert bad.returncode != 0
     assert "broken at entry 2" in (bad.stdout + bad.stderr)
+    # Cutting off the newest entries leaves a valid chain; the checkpoints still tell.
+    anchored = max(int(line.split()[1]) for line in log.read_text().splitlines())
+    with sqlite3.connect(copy) as db:
+        db.execute(f"update {table} set outcome = replace(outcome, '-altered', '')")
+        db.execute(f"delete from {table} where seq >= {anchored}")
+    cut = subprocess.run(verify, capture_output=True, text=True)
+    assert cut.returncode == 1, cut.stdout + cut.stderr
+    assert f"entries after seq {anchored - 1} were removed" in cut.stderr

@@ -28,7 +28,12 @@ def test_service_role_and_scopes():
     assert svc["command"][:3] == [sys.executable, "-m", "hdss_hub.ledger.service"]
     assert "--steward-group=dm" in svc["command"] and "--reconcile-seconds=30" in svc["command"]
     assert "--restricted-root=/srv/r" in svc["command"]
-    assert svc["environment"] == {"HDSS_LEDGER_DB_URL": "sqlite:////srv/hdss/state/ledger.sqlite"}
+    assert svc["environment"] == {
+        "HDSS_LEDGER_DB_URL": "sqlite:////srv/hdss/state/ledger.sqlite",
+        # The audit chain's anchor: outside the database, found by `hdss-audit verify`.
+        "HDSS_AUDIT_ANCHOR_LOG": "/srv/hdss/state/audit-anchors.log",
+        "HDSS_AUDIT_ANCHOR_KEY": "/srv/hdss/state/secrets/audit-anchor-key",
+    }
     roles = {r["name"]: r for r in c.JupyterHub.load_roles}
     assert roles["ledger-service"]["scopes"] == [
         "list:users",

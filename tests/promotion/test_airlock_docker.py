@@ -25,7 +25,8 @@ def airlock(engine, data_roots, prefix, tmp_path):
     synthetic, restricted = data_roots
     url = f"sqlite:///{tmp_path / 'hub.sqlite'}"
     ledger = Ledger(url, restricted_root=restricted)
-    ledger.log(permission(PROJECT, ["alice", "sam"], "SDS-1"), steward="sam")
+    # Logged by another steward than sam, a member (four eyes: nobody logs their own).
+    ledger.log(permission(PROJECT, ["alice", "sam"], "SDS-1"), steward="steve")
     cfg = AirlockConfig(
         prefix=prefix,
         restricted_root=str(restricted),

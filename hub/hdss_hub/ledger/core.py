@@ -20,10 +20,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hdss_hub.audit import AuditLog
+from hdss_hub.audit import AnchorLog, AuditLog
 from hdss_hub.audit.log import utcnow
 
-from .errors import Conflict, InvalidRequest, NotFound
+from .errors import Conflict, Forbidden, InvalidRequest, NotFound
 from .models import DatasetRow, MemberRow, PermissionRow
 from .schemas import AmendIn, PermissionIn, RevokeIn, parse
 
@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 VERSION_TABLE = "hdss_ledger_version"
 STATES = ("pending", "active", "expired", "revoked")
+FOUR_EYES = "four eyes: a data steward may not log or amend a permission that names themselves"
 
 
 def state_at(row: PermissionRow, now: datetime) -> str:
@@ -110,7 +111,10 @@ class Ledger:
     construction unless ``migrate=False``. ``clock`` returns timezone-aware now.
     ``restricted_root`` is the restricted catalogue's root: datasets must be published there.
     ``known_users`` returns the hub's usernames; members must be among them (None: not
-    checked here, the service always checks).
+    checked here, the service always checks). ``anchor`` is where the audit log's
+    checkpoints go (see :mod:`hdss_hub.audit.anchor`; None: not anchored).
+
+    Four eyes: a steward never logs or amends a permission that names themselves.
     """
 
     def __init__(
@@ -121,6 +125,7 @@ class Ledger:
         restricted_root: str | Path | None = None,
         known_users: Callable[[], Collection[str]] | None = None,
         migrate: bool = True,
+        anchor: AnchorLog | None = None,
     ) -> None:
         self.engine = make_engine(url)
         self.clock = clock
@@ -129,7 +134,7 @@ class Ledger:
         if migrate:
             upgrade(self.engine, "hdss_hub.audit", "hdss_audit_version")
             upgrade(self.engine, "hdss_hub.ledger", VERSION_TABLE)
-        self.audit = AuditLog(self.engine, clock=clock, migrate=False)
+        self.audit = AuditLog(self.engine, clock=clock, migrate=False, anchor=anchor)
 
     # -- lookups for the spawner --------------------------------------------------------
 
@@ -222,6 +227,7 @@ class Ledger:
                 f"valid_until {new.valid_until.isoformat()} is already past; "
                 "a permission must end in the future"
             )
+        self._check_four_eyes(steward, "permission.log", f"project:{new.project_id}", new.members)
         self._check_datasets(new.datasets)
         self._check_users(new.members, known_users)
         with Session(self.engine) as s, s.begin():
@@ -245,7 +251,7 @@ class Ledger:
             s.add(row)
             self._flush(s)
             perm = Permission.from_row(row, now)
-            self.audit.append_in(
+            entry = self.audit.append_in(
                 s.connection(),
                 steward,
                 "permission.log",
@@ -253,6 +259,7 @@ class Ledger:
                 "ok",
                 permission=perm.to_json(),
             )
+        self.audit.anchor(entry)
         log.info("%s logged permission %s for project %s", steward, perm.id, perm.project_id)
         return perm
 
@@ -269,6 +276,14 @@ class Ledger:
         now = self.clock()
         if change.datasets is not None:
             self._check_datasets(change.datasets)
+        # Checked (and a refusal audited) outside the transaction: the audit append takes
+        # the chain's lock, which the transaction below holds.
+        self._check_four_eyes(
+            steward,
+            "permission.amend",
+            f"permission:{permission_id}",
+            [*self.get(permission_id).members, *(change.members or [])],
+        )
         with Session(self.engine) as s, s.begin():
             lock_chain(s.connection())
             row = self._row(s, permission_id)
@@ -278,6 +293,9 @@ class Ledger:
                     "instead of amending a revoked one"
                 )
             before = Permission.from_row(row, now)
+            refused = self._four_eyes(steward, [*before.members, *(change.members or [])])
+            if refused is not None:  # members changed since the check above
+                raise refused
             if change.members is not None:
                 added = sorted(set(change.members) - set(before.members))
                 self._check_users(added, known_users)
@@ -313,7 +331,7 @@ class Ledger:
             self._flush(s)
             s.refresh(row)
             perm = Permission.from_row(row, now)
-            self.audit.append_in(
+            entry = self.audit.append_in(
                 s.connection(),
                 steward,
                 "permission.amend",
@@ -325,6 +343,7 @@ class Ledger:
                 changes=diff,
                 version=row.version,
             )
+        self.audit.anchor(entry)
         return perm
 
     def revoke(
@@ -348,7 +367,7 @@ class Ledger:
             row.updated_at = now
             self._flush(s)
             perm = Permission.from_row(row, now)
-            self.audit.append_in(
+            entry = self.audit.append_in(
                 s.connection(),
                 steward,
                 "permission.revoke",
@@ -359,9 +378,31 @@ class Ledger:
                 reason=req.reason,
                 members=list(perm.members),
             )
+        self.audit.anchor(entry)
         return perm
 
     # -- checks -------------------------------------------------------------------------
+
+    @staticmethod
+    def _four_eyes(steward: str, members: Collection[str]) -> Forbidden | None:
+        """The refusal when ``steward`` is among ``members`` (before or after the change)."""
+        if steward not in members:
+            return None
+        return Forbidden(
+            f"{FOUR_EYES} ({steward} is a member); ask another data steward to record "
+            "this permission or change"
+        )
+
+    def _check_four_eyes(
+        self, steward: str, action: str, target: str, members: Collection[str]
+    ) -> None:
+        """Refuse, with an audit entry, a steward logging or amending a permission naming
+        themselves. Revoking one stays allowed: ending access needs no second pair of eyes.
+        """
+        refused = self._four_eyes(steward, members)
+        if refused is not None:
+            self.audit.append(steward, action, target, "denied", reason=FOUR_EYES)
+            raise refused
 
     def restricted_datasets(self) -> set[str]:
         """Names published in the restricted catalogue (empty when none is configured)."""

@@ -15,6 +15,8 @@ from hdss_common.access import READ_SCOPE, WRITE_SCOPE
 from hdss_common.db import DB_ENV
 from traitlets.config import Config
 
+from ..audit import AnchorLog
+
 SERVICE = "ledger"
 DEFAULTS = {"enabled": False, "port": 8091, "steward_group": "stewards", "reconcile_seconds": 60}
 
@@ -40,6 +42,12 @@ def db_url(settings: dict[str, Any]) -> str:
     return f"sqlite:///{state_dir / 'ledger.sqlite'}"
 
 
+def audit_anchor(settings: dict[str, Any]) -> AnchorLog:
+    """The audit chain's anchor: ``<hub.state_dir>/audit-anchors.log`` and its HMAC key in
+    ``<hub.state_dir>/secrets/audit-anchor-key``, outside the ledger database."""
+    return AnchorLog.in_state_dir((settings.get("hub") or {}).get("state_dir", "var"))
+
+
 def ledger_services(settings: dict[str, Any]) -> list[dict[str, Any]]:
     """The ``c.JupyterHub.services`` entries (empty when the ledger is disabled)."""
     ledger = _ledger(settings)
@@ -60,7 +68,7 @@ def ledger_services(settings: dict[str, Any]) -> list[dict[str, Any]]:
             "name": SERVICE,
             "url": f"http://127.0.0.1:{ledger['port']}",
             "command": command,
-            "environment": {DB_ENV: db_url(settings)},
+            "environment": {DB_ENV: db_url(settings), **audit_anchor(settings).env()},
             "display": True,
             # A hub-managed service of this deployment: no "Authorize access" page.
             "oauth_no_confirm": True,

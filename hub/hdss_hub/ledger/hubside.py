@@ -16,6 +16,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from hdss_hub.audit import AnchorLog
+
 from .core import Ledger, Permission
 
 T = TypeVar("T")
@@ -23,12 +25,24 @@ WORKERS = 4
 
 
 class LedgerPermissions:
-    """Async, lazily connected access to one ledger database from inside the hub."""
+    """Async, lazily connected access to one ledger database from inside the hub.
 
-    def __init__(self, db_url: str, restricted_root: str = "", *, migrate: bool = True) -> None:
+    ``anchor`` is the audit log's anchor (checkpoints outside the database), the same
+    files the ledger and promotion services write to.
+    """
+
+    def __init__(
+        self,
+        db_url: str,
+        restricted_root: str = "",
+        *,
+        migrate: bool = True,
+        anchor: AnchorLog | None = None,
+    ) -> None:
         self.db_url = db_url
         self.restricted_root = restricted_root
         self.migrate = migrate
+        self.anchor = anchor
         self._ledger: Ledger | None = None
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="hdss-ledger")
@@ -41,7 +55,10 @@ class LedgerPermissions:
         with self._lock:
             if self._ledger is None:
                 self._ledger = Ledger(
-                    self.db_url, restricted_root=self.restricted_root or None, migrate=self.migrate
+                    self.db_url,
+                    restricted_root=self.restricted_root or None,
+                    migrate=self.migrate,
+                    anchor=self.anchor,
                 )
             return self._ledger
 

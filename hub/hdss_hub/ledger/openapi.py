@@ -10,7 +10,8 @@ MAX_ID = 2**31 - 1
 MAX_SEQ = 2**53
 ERRORS = {
     "400": "malformed request (not JSON, bad query parameter)",
-    "403": "not authenticated, or not allowed (data stewards only)",
+    "403": "not authenticated, or not allowed (data stewards only; four eyes: never on a "
+    "permission naming the steward)",
     "404": "no such permission (or not one of yours)",
     "409": "conflicts with what is stored (duplicate reference, overlapping period, revoked)",
     "422": "the permission breaks a rule (pattern, unknown user or dataset, dates)",

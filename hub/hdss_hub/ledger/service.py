@@ -5,9 +5,11 @@ Started by the hub (see :mod:`.hubconfig`)::
     python -m hdss_hub.ledger.service --restricted-root=/srv/data/restricted \\
         --steward-group=stewards --reconcile-seconds=60
 
-The database URL comes from ``$HDSS_LEDGER_DB_URL`` (it may hold a password); the hub gives
+The database URL comes from ``$HDSS_LEDGER_DB_URL`` (it may hold a password), the audit
+chain's anchor from ``$HDSS_AUDIT_ANCHOR_LOG`` and ``$HDSS_AUDIT_ANCHOR_KEY``; the hub gives
 ``$JUPYTERHUB_API_TOKEN``, ``$JUPYTERHUB_API_URL``, ``$JUPYTERHUB_SERVICE_URL`` and
-``$JUPYTERHUB_SERVICE_PREFIX``. The schema is upgraded (alembic ``upgrade head``) at start.
+``$JUPYTERHUB_SERVICE_PREFIX``. The schema is upgraded (alembic ``upgrade head``) at start,
+and the chain's head is anchored (so a deployment upgraded to anchoring is covered at once).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from hdss_common.db import DB_ENV
 from tornado.ioloop import IOLoop, PeriodicCallback
 from traitlets import Int, Unicode
 
+from ..audit import AnchorError, AnchorLog
 from ..webservice import ConfigError, HubService
 from .core import Ledger
 from .hubapi import HubAPI
@@ -65,7 +68,17 @@ class LedgerService(HubService):
         hub = HubAPI(
             self.require_env("JUPYTERHUB_API_URL"), self.require_env("JUPYTERHUB_API_TOKEN")
         )
-        ledger = Ledger(db_url, restricted_root=self.restricted_root or None)
+        try:
+            anchor = AnchorLog.from_env()
+        except AnchorError as e:
+            raise ConfigError(str(e)) from None
+        if anchor is None:
+            self.log.warning("the audit chain is not anchored: $HDSS_AUDIT_ANCHOR_LOG is not set")
+        ledger = Ledger(db_url, restricted_root=self.restricted_root or None, anchor=anchor)
+        try:
+            ledger.audit.checkpoint()
+        except AnchorError as e:
+            raise ConfigError(f"{e}; fix the file's folder or permissions") from None
         ctx = ServiceContext(
             ledger=ledger, hub=hub, prefix=self.service_prefix, steward_group=self.steward_group
         )

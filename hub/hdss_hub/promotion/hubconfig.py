@@ -16,7 +16,7 @@ from hdss_common.access import READ_SCOPE, WRITE_SCOPE
 from hdss_common.db import DB_ENV
 from hdss_common.naming import HOME_VOLUME_TEMPLATE
 
-from ..ledger.hubconfig import db_url
+from ..ledger.hubconfig import audit_anchor, db_url
 
 SERVICE = "promotion"
 DEFAULTS = {
@@ -62,7 +62,7 @@ def promotion_services(settings: dict[str, Any]) -> list[dict[str, Any]]:
         f"--mem-limit={p['mem_limit']}",
         f"--cpus={p['cpus']}",
     ]
-    environment = {DB_ENV: db_url(settings)}
+    environment = {DB_ENV: db_url(settings), **audit_anchor(settings).env()}
     if docker_cfg.get("host"):
         environment["DOCKER_HOST"] = docker_cfg["host"]
     return [

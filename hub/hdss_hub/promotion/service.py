@@ -19,6 +19,7 @@ from hdss_common.db import DB_ENV
 from tornado.ioloop import IOLoop
 from traitlets import Float, Int, Unicode
 
+from ..audit import AnchorError, AnchorLog
 from ..ledger.core import Ledger
 from ..webservice import ConfigError, HubService
 from . import checks
@@ -86,7 +87,11 @@ class PromotionService(HubService):
                 f"({type(e).__name__}: {e}); it may use {{prefix}} and {{username}}"
             ) from None
         address, port = self.bind_address()
-        ledger = Ledger(db_url, restricted_root=self.restricted_root)
+        try:  # the audit chain's anchor, as the ledger service writes it (the hub sets both)
+            anchor = AnchorLog.from_env()
+        except AnchorError as e:
+            raise ConfigError(str(e)) from None
+        ledger = Ledger(db_url, restricted_root=self.restricted_root, anchor=anchor)
         cfg = AirlockConfig(
             prefix=self.prefix,
             home_volume_template=self.home_volume,

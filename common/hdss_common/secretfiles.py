@@ -1,0 +1,61 @@
+"""Secret files of mode 0600 for the lower layers: created whole on first use, never logged.
+
+The same rules as the hub's ``hdss_hub.secrets`` (owner-only mode, never empty), for the
+packages below it (the audit log's anchor key). A new secret is written to a temporary
+file and linked into place, so a second process starting at the same moment never reads
+a half-written or empty file: one of them creates it, every other one reads that one.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import stat
+import tempfile
+from pathlib import Path
+
+from .errors import HdssError
+
+
+class SecretFileError(HdssError):
+    """A secret file exists but cannot be trusted (readable by others, empty)."""
+
+
+def ensure_secret_file(path: str | os.PathLike, nbytes: int = 32) -> str:
+    """The secret stored at ``path``, generating it (mode 0600) if the file is absent.
+
+    The parent folder is created with mode 0700 when missing. An existing file readable
+    by group or others is refused: the caller must fix its mode.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if path.exists():
+        return read_secret_file(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mode 0600
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(nbytes) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(tmp, path)  # atomic, and never replaces a file another process made
+        except FileExistsError:
+            pass
+    finally:
+        os.unlink(tmp)
+    return read_secret_file(path)
+
+
+def read_secret_file(path: str | os.PathLike) -> str:
+    """The secret in ``path``, refusing files that others can read."""
+    path = Path(path)
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise SecretFileError(
+            f"{path} has mode {mode:o}: a secret file must be readable by its owner only "
+            f"(chmod 600 {path})"
+        )
+    value = path.read_text().strip()
+    if not value:
+        raise SecretFileError(f"{path} is empty: delete it to have a new secret generated")
+    return value
