@@ -197,9 +197,11 @@ class AnchorLog:
             return out
         with fp:
             for number, text in enumerate(fp, start=1):
+                if not text.endswith("\n"):
+                    break  # the last line, still being written by another process
                 out.lines = number
-                m = _LINE.match(text.rstrip("\n"))
-                if m is None or not text.endswith("\n"):
+                m = _LINE.match(text[:-1])
+                if m is None:
                     out.problem = (
                         f"checkpoint line {number} of {self.log_path} is malformed "
                         "(not a line this program writes)"
