@@ -40,19 +40,10 @@ from pathlib import Path
 
 import requests
 import yaml
+from hdss_harness.procs import free_port, free_port_pair, log_tail, start_server, stop_server
+from hdss_harness.wait import WaitTimeout, wait_until
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
-if str(PROJECT_DIR) not in sys.path:  # run as a script: bench/ is on the path, not the root
-    sys.path.insert(0, str(PROJECT_DIR))
-
-from tests.procs import (  # noqa: E402 (after the path, above)
-    free_port,
-    free_port_pair,
-    log_tail,
-    start_server,
-    stop_server,
-)
-
 VENV_BIN = Path(sys.executable).parent
 DOCKER = "/usr/bin/docker" if Path("/usr/bin/docker").exists() else "docker"
 PROXY = PROJECT_DIR / ".tools" / "node_modules" / ".bin" / "configurable-http-proxy"
@@ -256,13 +247,15 @@ class Hub:
     def stop_all(self, users: list[str]) -> None:
         for user in users:
             self.api("DELETE", f"/users/{user}/server")
-        end = time.monotonic() + self.deadline
-        while time.monotonic() < end:
+
+        def all_stopped() -> bool:
             r = self.api("GET", "/users", params={"state": "active"})
-            if r.ok and not {u["name"] for u in r.json()} & set(users):
-                return
-            time.sleep(0.5)
-        log(f"{self.kind}: servers still running after {self.deadline} s; they are removed")
+            return r.ok and not {u["name"] for u in r.json()} & set(users)
+
+        try:
+            wait_until(all_stopped, self.deadline, 0.5, "servers still running")
+        except WaitTimeout:
+            log(f"{self.kind}: servers still running after {self.deadline} s; they are removed")
 
 
 def bridge_gateway() -> str:

@@ -13,10 +13,10 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlparse, urlunparse
 
 import requests
+from hdss_harness.procs import free_port, log_tail, start_server, stop_server
 
 from tests.conftest import VENV_BIN, unique_prefix
 from tests.integration.hubproc import running_hub
-from tests.procs import free_port, log_tail, start_server, stop_server
 
 CLIENT_ID = "hdss-sandbox-test"
 GROUP_MAP = {

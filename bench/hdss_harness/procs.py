@@ -11,10 +11,11 @@ import os
 import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 import requests
+
+from hdss_harness.wait import wait_until
 
 
 def free_port() -> int:
@@ -59,8 +60,9 @@ def start_server(
 ) -> subprocess.Popen:
     """Start ``cmd`` in its own session, output appended to ``log_path``; wait for HTTP.
 
-    Returns once ``ready_url`` answers 2xx. Raises RuntimeError, with the end of the log
-    (``tail()``, else the last 40 lines), if the process exits first or ``timeout`` passes.
+    Returns once ``ready_url`` answers 2xx. With the end of the log (``tail()``, else the
+    last 40 lines), raises RuntimeError if the process exits first, or WaitTimeout (an
+    AssertionError and a TimeoutError) once ``timeout`` passes.
     """
     with open(log_path, "ab") as out:  # the child keeps its own copy of the descriptor
         proc = subprocess.Popen(
@@ -72,17 +74,20 @@ def start_server(
             start_new_session=True,
         )
     tail = tail or (lambda: log_tail(log_path, 40))
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def answers() -> bool:
         if proc.poll() is not None:
             raise RuntimeError(f"{what} exited with {proc.returncode}:\n{tail()}")
-        try:
-            if requests.get(ready_url, timeout=2).ok:
-                return proc
-        except requests.RequestException:
-            pass
-        time.sleep(interval)
-    raise RuntimeError(f"{what} did not answer within {timeout:g} s:\n{tail()}")
+        return requests.get(ready_url, timeout=2).ok
+
+    wait_until(
+        answers,
+        timeout,
+        interval,
+        lambda: f"{what} did not answer {ready_url}:\n{tail()}",
+        expect=(requests.RequestException,),
+    )
+    return proc
 
 
 def stop_server(proc: subprocess.Popen | None, *, group: bool = False, wait: float = 60) -> None:
