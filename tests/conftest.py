@@ -12,6 +12,14 @@ from pathlib import Path
 
 import pytest
 
+# Fixtures and hooks every test directory may use. pytest reads pytest_plugins only here,
+# in the rootdir's conftest; no conftest re-exports another's fixtures.
+pytest_plugins = [
+    "tests.integration.fixtures",  # engine, synthetic_root, hub logs on any failure
+    "tests.oidc_fixtures",  # provider (the mock OIDC provider)
+    "tests.pg",  # pg_server (a throwaway PostgreSQL)
+]
+
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 VENV_BIN = PROJECT_DIR / ".venv" / "bin"
 DOCKER = "/usr/bin/docker"
@@ -36,11 +44,12 @@ def unique_prefix(kind: str) -> str:
 def docker_client():
     """A client of the real engine (gated by `require`)."""
     import docker
+    import requests
 
     try:
         client = docker.from_env(timeout=30)
         client.ping()
-    except Exception as e:  # any failure to reach the engine means "no engine"
-        require(False, f"no Docker engine answers ({e.__class__.__name__}); start dockerd")
+    except (docker.errors.DockerException, requests.RequestException, OSError) as e:
+        require(False, f"no Docker engine answers ({e!r}); start dockerd")
     yield client
     client.close()

@@ -1,21 +1,15 @@
-"""Fixtures shared by the OIDC and browser tests: the provider, a hub logging in through it.
+"""Shared by the OIDC and browser tests: the provider, and a hub logging in through it.
 
-Each conftest imports them; the integration fixtures (engine, tiny dataset, log dumps on
-failure) come along.
+A pytest plugin (``pytest_plugins`` in tests/conftest.py): the ``provider`` fixture is
+everyone's; each conftest makes its own ``hub`` with ``oidc_hub_fixture``. The engine and
+the tiny dataset come from tests.integration.fixtures.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from tests.integration import conftest as integration
 from tests.oidc.provider import MockProvider, run_oidc_hub
-
-# The integration fixtures, re-used: the engine, the published tiny dataset, log dumps.
-engine = integration.engine
-synthetic_root = integration.synthetic_root
-dump_logs_on_failure = integration.dump_logs_on_failure
-pytest_runtest_makereport = integration.pytest_runtest_makereport
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,8 @@
 """A throwaway PostgreSQL server (Debian's binaries) for the tests that claim PostgreSQL.
 
-Without the binaries the tests are skipped, or fail when ``CI=true``.
+A pytest plugin (``pytest_plugins`` in tests/conftest.py) for the ``pg_server`` fixture;
+``pg_database`` is a helper that fixtures import. Without the binaries the tests are
+skipped, or fail when ``CI=true``.
 """
 
 from __future__ import annotations
@@ -8,25 +10,19 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hdss_harness.procs import free_port
+from hdss_harness.wait import wait_until
 
 from tests.conftest import require
 
 PG_BIN = Path(os.environ.get("HDSS_PG_BIN", "/usr/lib/postgresql/15/bin"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _as_postgres(cmd: list[str]) -> list[str]:
@@ -47,7 +43,7 @@ def pg_server() -> Iterator[str]:
     if os.geteuid() == 0:
         shutil.chown(base, "postgres")
         shutil.chown(sock, "postgres")
-    port = _free_port()
+    port = free_port()
     subprocess.run(
         _as_postgres(
             [
@@ -89,19 +85,24 @@ def pg_server() -> Iterator[str]:
     )
     url = f"postgresql+psycopg://postgres@127.0.0.1:{port}"
     engine = sa.create_engine(f"{url}/postgres")
-    deadline = time.monotonic() + 30
+
+    def server_log() -> str:
+        return (base / "postgres.log").read_text(errors="replace")
+
+    def answers() -> bool:
+        if proc.poll() is not None:
+            pytest.fail(f"PostgreSQL exited with {proc.returncode}:\n{server_log()}")
+        with engine.connect():
+            return True
+
     try:
-        while True:
-            try:
-                with engine.connect():
-                    break
-            except sa.exc.OperationalError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(
-                        "PostgreSQL did not start:\n"
-                        + (base / "postgres.log").read_text(errors="replace")
-                    )
-                time.sleep(0.1)
+        wait_until(
+            answers,
+            30,
+            0.1,
+            lambda: f"PostgreSQL did not start:\n{server_log()}",
+            expect=(sa.exc.OperationalError,),
+        )
         engine.dispose()
         yield url
     finally:

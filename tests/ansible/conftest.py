@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hdss_harness.wait import wait_until
 
 from tests.conftest import DOCKER, PROJECT_DIR, VENV_BIN, require
 
@@ -167,16 +168,18 @@ class ConvergeHost:
         return "\n".join(parts)
 
 
-def _wait_for_ssh(port: int, deadline: float) -> None:
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
-                if s.recv(4).startswith(b"SSH"):
-                    return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"sshd in the test host did not answer on port {port}")
+def _wait_for_ssh(port: int, timeout: float) -> None:
+    def greets() -> bool:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+            return s.recv(4).startswith(b"SSH")
+
+    wait_until(
+        greets,
+        timeout,
+        0.5,
+        f"sshd in the test host did not answer on port {port}",
+        expect=(OSError,),
+    )
 
 
 def _snapshot_sources(dest: Path) -> Path:
@@ -243,15 +246,18 @@ def cache_lock() -> Iterator[None]:
     (apt locks its archive folder) and the two cores."""
     CACHE.mkdir(parents=True, exist_ok=True)
     with open(CACHE / "lock", "w") as f:
-        deadline = time.monotonic() + 1800
-        while True:
-            try:
-                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"another Ansible test session holds {CACHE / 'lock'} for 30 min")
-                time.sleep(2)
+
+        def locked() -> bool:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+
+        wait_until(
+            locked,
+            1800,
+            2,
+            f"another Ansible test session holds {CACHE / 'lock'} for 30 min",
+            expect=(BlockingIOError,),
+        )
         yield
 
 
@@ -364,7 +370,7 @@ def test_host(host_image: str, cache_lock) -> Iterator[ConvergeHost]:
     )
     host = ConvergeHost(name, host_image, inventory, vars_file, ports, network)
     try:
-        _wait_for_ssh(ports["ssh"], time.monotonic() + 60)
+        _wait_for_ssh(ports["ssh"], 60)
         yield host
     finally:
         if os.environ.get("HDSS_TEST_KEEP"):  # debugging: leave the host running
@@ -386,15 +392,11 @@ def _remove(name: str, network: str, tmp: Path) -> None:
     shutil.rmtree(tmp, ignore_errors=True)
 
 
-@pytest.hookimpl(tryfirst=True, hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    rep = outcome.get_result()
-    setattr(item, f"rep_{rep.when}", rep)
-
-
 @pytest.fixture
 def diagnose_on_failure(request, test_host: ConvergeHost) -> Iterator[None]:
+    """On a failed test, the host's failed units, hub journal and front error log.
+
+    ``rep_call`` is set by the report hook in tests.integration.fixtures."""
     yield
     rep = getattr(request.node, "rep_call", None)
     if rep is not None and rep.failed:

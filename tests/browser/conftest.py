@@ -11,14 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PROJECT_DIR, require
-from tests.oidc_fixtures import (  # noqa: F401 (fixtures and hook)
-    dump_logs_on_failure,
-    engine,
-    oidc_hub_fixture,
-    provider,
-    pytest_runtest_makereport,
-    synthetic_root,
-)
+from tests.oidc_fixtures import oidc_hub_fixture
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -68,8 +68,10 @@ def image() -> Iterator[str]:
     except (OSError, subprocess.TimeoutExpired):
         answers = False
     require(answers, "no Docker engine answers; start dockerd (or make up)")
-    built = docker("image", "inspect", IMAGE, check=False).returncode == 0
-    require(built, f"the image {IMAGE} is not built; run make images")
+    inspect = docker("image", "inspect", IMAGE, check=False)
+    if inspect.returncode != 0 and "No such image" not in inspect.stderr:
+        pytest.fail(f"docker image inspect {IMAGE} failed:\n{inspect.stderr}", pytrace=False)
+    require(inspect.returncode == 0, f"the image {IMAGE} is not built; run make images")
     yield IMAGE
 
 

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import requests
 import yaml
-
 from hdss_harness.procs import free_port, free_port_pair, log_tail, start_server, stop_server
 from hdss_harness.wait import wait_until
 
@@ -206,6 +205,12 @@ class Hub:
         return self.server_state(username, server)["state"]["object_name"]
 
 
+# Every hub running now, by its Docker prefix, with the engine that runs its containers.
+# ``running_hub`` adds and removes them; a failed test gets their logs (the report hook in
+# tests.integration.fixtures), whichever fixture started them.
+LIVE_HUBS: dict[str, tuple[Hub, object]] = {}
+
+
 def cleanup_docker(client, prefix: str) -> None:
     """Remove every container, volume and network whose name starts with ``prefix``."""
     for container in client.containers.list(all=True, filters={"name": prefix}):
@@ -221,14 +226,18 @@ def cleanup_docker(client, prefix: str) -> None:
 def running_hub(engine, workdir: Path, prefix: str, synthetic_root: Path, extra=None, **attrs):
     """A started ``Hub`` (with ``attrs`` set on it) for a fixture to yield from.
 
-    Afterwards the hub is stopped and every Docker object under ``prefix`` removed.
+    While it runs it is in ``LIVE_HUBS``, so a failed test shows its log and its
+    containers' logs. Afterwards the hub is stopped and every Docker object under
+    ``prefix`` removed.
     """
     hub = Hub(workdir, prefix, synthetic_root, extra=extra)
     for name, value in attrs.items():
         setattr(hub, name, value)
+    LIVE_HUBS[prefix] = (hub, engine)
     try:
         hub.start()
         yield hub
     finally:
+        del LIVE_HUBS[prefix]
         hub.stop()
         cleanup_docker(engine, prefix)

@@ -7,13 +7,13 @@ import sqlalchemy as sa
 
 from tests.conftest import unique_prefix
 from tests.integration.hubproc import free_port, running_hub
-from tests.pg import pg_database, pg_server  # noqa: F401 (fixture)
+from tests.pg import pg_database
 
 pytestmark = [pytest.mark.docker, pytest.mark.postgres, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def pg_hub(engine, synthetic_root, pg_server, tmp_path_factory):  # noqa: F811
+def pg_hub(engine, synthetic_root, pg_server, tmp_path_factory):
     hub_db = pg_database(pg_server)
     ledger_db = pg_database(pg_server)
     hub_url, ledger_url = next(hub_db), next(ledger_db)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.pg import pg_database, pg_server  # noqa: F401 (fixture)
+from tests.pg import pg_database
 
 START = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 RESTRICTED = ("lpr_adm", "lmdb", "dod")

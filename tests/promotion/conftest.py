@@ -5,15 +5,13 @@ from __future__ import annotations
 import io
 import tarfile
 
+import docker
 import pytest
 
 from tests.conftest import unique_prefix
-from tests.integration import conftest as integration
+from tests.integration.fixtures import IMAGE
 from tests.integration.hubproc import publish
 from tests.integration.ledger_helpers import permission_body, publish_restricted
-
-IMAGE = integration.IMAGE
-engine = integration.engine  # the real engine, with the image built
 
 
 @pytest.fixture(scope="session")
@@ -51,7 +49,11 @@ def put_files(client, volume: str, files: dict[str, bytes], uid: int = 1000) -> 
 
 
 def list_files(client, volume: str, path: str) -> dict[str, bytes]:
-    """The regular files under /home/jovyan/<path> in a volume ({} if it is missing)."""
+    """The regular files under /home/jovyan/<path> in a volume ({} if it is missing).
+
+    Only a missing path counts as "nothing there": any other engine error raises, so a
+    "nothing was released" assertion cannot pass on a failure to look.
+    """
     c = client.containers.create(
         IMAGE,
         ["true"],
@@ -62,7 +64,7 @@ def list_files(client, volume: str, path: str) -> dict[str, bytes]:
     try:
         try:
             stream, _ = c.get_archive(f"/home/jovyan/{path}")
-        except Exception:
+        except docker.errors.NotFound:
             return {}
         data = io.BytesIO(b"".join(stream))
         with tarfile.open(fileobj=data) as tar:
