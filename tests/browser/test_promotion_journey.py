@@ -13,9 +13,9 @@ in tests/artifacts/screenshots/ (promotion-researcher-*, promotion-steward-*).
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
+from hdss_harness.wait import wait_until
 from hdss_hub.promotion.core import AirlockConfig
 
 from tests.browser.conftest import Shots
@@ -117,10 +117,12 @@ def test_a_researcher_promotes_a_notebook_and_a_steward_releases_it(hub, engine,
     assert r.status_code == 201, r.text
     put_files(engine, home_volume(hub, res), {NOTEBOOK: nbs.AGGREGATE})
     token = hub.user_token(res)
-    deadline = time.monotonic() + 60
-    while service_api(hub, "promotion", "GET", "/me", token).status_code != 200:
-        assert time.monotonic() < deadline, "the promotion service did not answer"
-        time.sleep(1)
+    wait_until(
+        lambda: service_api(hub, "promotion", "GET", "/me", token).status_code == 200,
+        60,
+        1,
+        "the promotion service did not answer",
+    )
 
     # -- the researcher submits and follows the request ----------------------------------
     shots = Shots("promotion-researcher")
@@ -142,17 +144,20 @@ def test_a_researcher_promotes_a_notebook_and_a_steward_releases_it(hub, engine,
         assert NOTEBOOK in page.locator("table").nth(1).inner_text()
         shots(page, "submitted")
 
-        seen_states = [request_state(page)]
-        deadline = time.monotonic() + RUN_DEADLINE_S
+        seen_states: list[str] = []
         shot_running = False
-        while seen_states[-1] not in FINISHED:
-            assert time.monotonic() < deadline, f"request stuck in {seen_states}"
+
+        def finished() -> bool:
+            nonlocal shot_running
+            if seen_states:
+                page.reload()
+            seen_states.append(request_state(page))
             if seen_states[-1] == "running" and len(seen_states) > 1 and not shot_running:
                 shots(page, "running", full_page=True)
                 shot_running = True
-            page.wait_for_timeout(2_000)
-            page.reload()
-            seen_states.append(request_state(page))
+            return seen_states[-1] in FINISHED
+
+        wait_until(finished, RUN_DEADLINE_S, 2, lambda: f"request stuck in {seen_states}")
         assert seen_states[-1] == "awaiting-review", (seen_states, page.content()[-3000:])
         row = page.locator("table").nth(2).locator("tr", has_text="persons_by_sex.csv")
         assert row.locator("td").nth(1).inner_text() == "pass", row.inner_text()

@@ -8,12 +8,12 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from hdss_registers import publish
 from hdss_common.catalog import Sensitivity, load_catalog, scan
+from hdss_harness.wait import wait_until
+from hdss_registers import publish
 from hdss_registers.cli import main
 from hdss_registers.verify import verify
 from hdss_registers.writer import TableWriter
@@ -111,19 +111,21 @@ def test_sigkill_mid_run_leaves_old_version_current(tmp_path):
         start_new_session=True,
     )
     dataset = tmp_path / "dk-registers"
-    deadline = time.monotonic() + 120
+
+    def writing_parquet() -> bool:
+        tmps = [p for p in dataset.iterdir() if p.name.startswith(publish.TMP_PREFIX)]
+        if tmps and any(tmps[0].rglob("*_2010.parquet")):
+            return True
+        assert proc.poll() is None, proc.stderr.read().decode()
+        return False
+
     try:
-        while time.monotonic() < deadline:  # wait until Parquet is being written
-            tmps = [p for p in dataset.iterdir() if p.name.startswith(publish.TMP_PREFIX)]
-            if tmps and any(tmps[0].rglob("*_2010.parquet")):
-                break
-            assert proc.poll() is None, proc.stderr.read().decode()
-            time.sleep(0.05)
-        else:
-            pytest.fail("generate never started writing")
+        wait_until(writing_parquet, 120, 0.05, "generate never started writing")
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
     assert proc.returncode == -signal.SIGKILL
     assert (dataset / "current").resolve() == old
     visible = [p.name for p in dataset.iterdir() if not p.name.startswith(".")]

@@ -6,11 +6,11 @@ import json
 import secrets
 import subprocess
 import sys
-import time
 from importlib.metadata import version
 
 import pytest
 import requests
+from hdss_harness.wait import wait_until
 
 from tests.conftest import require
 from tests.images.conftest import BUILD_PY, docker
@@ -92,16 +92,13 @@ def test_jupyterlab_server_serves_lab_and_a_python_kernel(image, prefix):
     )
     port = docker("port", name, "8888").stdout.split()[0].rsplit(":", 1)[1]
     url, headers = f"http://127.0.0.1:{port}", {"Authorization": f"token {token}"}
-    deadline = time.monotonic() + READY_DEADLINE
-    while True:
-        try:
-            if requests.get(f"{url}/api/status", headers=headers, timeout=5).ok:
-                break
-        except requests.ConnectionError:
-            pass
-        if time.monotonic() > deadline:
-            pytest.fail(f"no server within {READY_DEADLINE} s:\n{docker('logs', name).stderr}")
-        time.sleep(0.2)
+    wait_until(
+        lambda: requests.get(f"{url}/api/status", headers=headers, timeout=5).ok,
+        READY_DEADLINE,
+        0.2,
+        lambda: f"no server:\n{docker('logs', name).stderr}",
+        expect=(requests.ConnectionError,),
+    )
     assert "JupyterLab" in requests.get(f"{url}/lab", headers=headers, timeout=30).text
     specs = requests.get(f"{url}/api/kernelspecs", headers=headers, timeout=30).json()
     assert "python3" in specs["kernelspecs"]

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
+from hdss_harness.wait import wait_until
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -107,9 +108,12 @@ def test_spawn_progress_is_shown_step_by_step(hub):
     hub.api("POST", "/groups/students/users", json={"users": [name]}).raise_for_status()
     with ThreadPoolExecutor(1) as pool:
         request = pool.submit(hub.spawn, name, profile="course")
-        deadline = time.monotonic() + 30
-        while not (hub.server_state(name) or {}).get("pending") and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(
+            lambda: (hub.server_state(name) or {}).get("pending"),
+            30,
+            0.05,
+            f"the spawn of {name} never showed as pending",
+        )
         events = hub.progress_events(name)
         assert request.result().status_code in (201, 202)
     messages = [e.get("message", "") for e in events]

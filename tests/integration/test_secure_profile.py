@@ -13,11 +13,11 @@ import shutil
 import sqlite3
 import subprocess
 import threading
-import time
 from datetime import timedelta
 
 import pytest
 import requests
+from hdss_harness.wait import wait_until
 
 from tests.conftest import VENV_BIN
 from tests.integration.ledger_helpers import (
@@ -143,10 +143,13 @@ def test_secure_server_has_no_egress_but_reaches_the_hub(secure_container, shub,
         assert shub.spawn(res2, profile="course").status_code in (201, 202)
         shub.wait_ready(res2)
         sandbox = engine.containers.get(shub.container_name(res2))
-        deadline = time.monotonic() + 30
-        while (code := exec_in(sandbox, probe))[0] != 0 and time.monotonic() < deadline:
-            time.sleep(1)
-        assert code[0] == 0 and "200" in code[1], code
+        code = wait_until(
+            lambda: (result := exec_in(sandbox, probe))[0] == 0 and result,
+            30,
+            1,
+            "the sandbox container did not reach the outside server",
+        )
+        assert "200" in code[1], code
         # The secure server cannot reach it ...
         blocked = exec_in(secure_container, probe)
         assert blocked[0] != 0, blocked
@@ -194,10 +197,12 @@ def test_a_locked_audit_database_does_not_stall_other_users(shub, permitted):
         db.execute("BEGIN EXCLUSIVE")
         spawn = threading.Thread(target=lambda: outcome.update(r=shub.spawn(res2, SERVER)))
         spawn.start()
-        deadline = time.monotonic() + 60
-        while marker not in shub.log_path.read_text() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert marker in shub.log_path.read_text(), shub.log_tail()
+        wait_until(
+            lambda: marker in shub.log_path.read_text(),
+            60,
+            0.2,
+            lambda: f"the spawn did not start:\n{shub.log_tail()}",
+        )
         # The spawn now waits for the lock; the hub still answers another user.
         other = requests.get(
             f"{shub.url}/hub/api/user",

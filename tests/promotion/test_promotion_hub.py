@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import json
 import re
-import time
 
 import pytest
 import requests
+from hdss_harness.wait import wait_until
 from hdss_hub.promotion.core import AirlockConfig
 
 from tests.integration.ledger_helpers import ledger_hub, service_api
@@ -73,14 +73,19 @@ def review(hub, user, request_id, decision, reason):
 def wait_state(
     hub, user, request_id, states=("awaiting-review", "failed", "timed-out"), deadline=240
 ):
-    start = time.monotonic()
-    while time.monotonic() - start < deadline:
+    def finished() -> dict | None:
         r = api(hub, "GET", f"/requests/{request_id}", user)
-        if r.ok and r.json()["state"] in states:
-            return r.json()
-        time.sleep(2)
-    log = api(hub, "GET", f"/requests/{request_id}/log", user).json()
-    raise AssertionError(f"request {request_id} did not finish: {log}")
+        return r.json() if r.ok and r.json()["state"] in states else None
+
+    return wait_until(
+        finished,
+        deadline,
+        2,
+        lambda: (
+            f"request {request_id} did not finish: "
+            f"{api(hub, 'GET', f'/requests/{request_id}/log', user).json()}"
+        ),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -125,9 +130,12 @@ def sandbox(phub, engine):
         json=permission(PROJECT, [res, phub.users["steward2"]], "SDS-2026-0777"),
     )
     assert r.status_code == 201, r.text
-    deadline = time.monotonic() + 60
-    while api(phub, "GET", "/me", res).status_code != 200 and time.monotonic() < deadline:
-        time.sleep(1)
+    wait_until(
+        lambda: api(phub, "GET", "/me", res).status_code == 200,
+        60,
+        1,
+        "the promotion service did not answer /me",
+    )
     return container
 
 
