@@ -6,8 +6,8 @@ import re
 import stat
 
 import pytest
-from hdss_registers import codes as C
 from hdss_common.catalog import Sensitivity, scan
+from hdss_registers import codes as C
 from hdss_registers.schema import TABLES
 from hdss_registers.verify import verify
 

@@ -74,7 +74,8 @@ def check_summary(name: str, s: dict, workdir: Path) -> None:
         assert s["diagnoses_outside_window"] == 0 and s["lpr3_only_persons"] >= 0
     elif name.startswith("06"):
         path = workdir / s["exported"]
-        rows = list(csv.DictReader(path.open()))
+        with path.open(newline="") as f:
+            rows = list(csv.DictReader(f))
         assert rows, "the exported table is empty"
         cells = [v for r in rows for k, v in r.items() if k not in s["label_columns"]]
         assert not any(v.strip() in {"1", "2", "3", "4"} for v in cells)
