@@ -20,7 +20,7 @@ from hdss_hub.promotion.hubconfig import promotion_services
 from hdss_hub.promotion.models import FINAL, STATES, State
 from hdss_hub.webservice import ConfigError
 
-from tests.pg import pg_database, pg_server  # noqa: F401 (fixture)
+from tests.pg import pg_database
 
 TEMPLATE = "{prefix}-u-{username}-home"
 
