@@ -3,6 +3,7 @@
 check            validate the settings (env HDSS_SETTINGS, else the embedded defaults)
 get KEY          print one effective value, e.g. `get hub.state_dir`
 login-help       how to log in with the embedded first-run login (no secret printed)
+firewall apply|check|remove   the secure servers' host firewall (run as root)
 
 `audit_main` is the installed `hdss-audit` (verify/export the audit log with the settings'
 database and anchor).
@@ -16,6 +17,8 @@ import sys
 from pathlib import Path
 
 from . import firstrun
+from .firewall import FirewallError
+from .preflight import PreflightError
 from .settings import SETTINGS_ENV, SettingsError, load_settings
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -37,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     get = sub.add_parser("get", help="print one effective setting")
     get.add_argument("key")
     sub.add_parser("login-help", help="how to log in the first time")
+    fw = sub.add_parser("firewall", help="the secure servers' host firewall (as root)")
+    fw.add_argument("action", choices=["apply", "check", "remove"])
     args = parser.parse_args(argv)
     try:
         settings = load_settings(os.environ.get(SETTINGS_ENV), PROJECT_DIR)
@@ -47,9 +52,30 @@ def main(argv: list[str] | None = None) -> int:
             print(" ".join(value) if isinstance(value, list) else value)
         elif args.command == "login-help":
             print(login_help(settings))
-    except SettingsError as e:
+        elif args.command == "firewall":
+            return firewall_command(settings, args.action)
+    except (SettingsError, PreflightError, FirewallError) as e:
         print(f"hdss: {e}", file=sys.stderr)
         return 1
+    return 0
+
+
+def firewall_command(settings: dict, action: str) -> int:
+    """Apply, check or remove the secure servers' firewall for these settings."""
+    from .configure import run_preflight_engine, secure_firewall
+
+    hub_ip = run_preflight_engine(settings)
+    fw = secure_firewall(settings, hub_ip)
+    if action == "apply":
+        fw.apply()
+        print(f"firewall {fw.chain} applied: secure bridges {fw.interfaces} reach only {hub_ip}")
+    elif action == "remove":
+        fw.remove()
+        print(f"firewall {fw.chain} removed")
+    else:
+        problem = fw.problems()
+        print(problem or f"firewall {fw.chain} in place")
+        return 1 if problem else 0
     return 0
 
 

@@ -8,6 +8,7 @@ settings, then preflight checks, then every ``apply_*``.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import sys
 from pathlib import Path
@@ -18,8 +19,11 @@ from hdss_common.errors import HdssError
 from traitlets.config import Config
 
 from . import firstrun, oidc, pages, preflight
+from .firewall import FirewallError, SecureFirewall
 from .secrets import SecretFileError, ensure_secret
 from .settings import SettingsError, load_settings
+
+log = logging.getLogger(__name__)
 
 USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 
@@ -236,11 +240,20 @@ def run_preflight(settings: dict[str, Any]) -> dict[str, str]:
     if ledger_enabled(settings):
         from .ledger.hubconfig import db_url
 
-        preflight.check_restricted_root(settings["data"].get("restricted_root"))
         preflight.check_database(db_url(settings), "ledger.db_url")
     proxy_pid = state_path(settings, "proxy.pid")
     preflight.check_port_free(hub["bind_url"], "the public proxy", "hub.bind_url", proxy_pid)
     preflight.check_port_free(proxy_api_url(settings), "the proxy API", "hub.bind_url", proxy_pid)
+    hub_ip = run_preflight_engine(settings)
+    preflight.check_port_free(f"http://{hub_ip}:{hub['hub_port']}", "the hub API", "hub.hub_port")
+    if ledger_enabled(settings):
+        preflight.check_restricted_root(settings["data"].get("restricted_root"))
+        guard_secure_networks(settings, hub_ip)
+    return {"hub_ip": hub_ip}
+
+
+def run_preflight_engine(settings: dict[str, Any]) -> str:
+    """The engine answers, the image is there, the networks exist; the hub's address."""
     client = preflight.docker_client(settings["docker"]["host"])
     try:
         preflight.check_image(client, settings["docker"]["image"])
@@ -249,8 +262,29 @@ def run_preflight(settings: dict[str, Any]) -> dict[str, str]:
             hub_ip = preflight.ensure_network(client, secure_network(settings), internal=True)
     finally:
         client.close()
-    preflight.check_port_free(f"http://{hub_ip}:{hub['hub_port']}", "the hub API", "hub.hub_port")
-    return {"hub_ip": hub_ip}
+    return hub_ip
+
+
+def secure_firewall(settings: dict[str, Any], hub_ip: str) -> SecureFirewall:
+    return SecureFirewall(secure_network(settings), hub_ip, int(settings["hub"]["hub_port"]))
+
+
+def guard_secure_networks(settings: dict[str, Any], hub_ip: str) -> None:
+    """Apply (or, when the operator applies it, check) the secure servers' host firewall."""
+    fw = secure_firewall(settings, hub_ip)
+    if settings["docker"].get("secure_firewall", "hub") == "hub":
+        fw.apply()
+        return
+    try:
+        problem = fw.problems()
+    except FirewallError as e:  # not root: the operator's word is all there is
+        log.warning("cannot read the secure servers' firewall (%s); trusting the operator", e)
+        return
+    if problem:
+        raise FirewallError(
+            f"docker.secure_firewall is external but {problem}: apply it as root with "
+            "`python -m hdss_hub.cli firewall apply` before starting the hub"
+        )
 
 
 def configure(c: Config, settings_path: str | None, project_dir: Path) -> dict[str, Any]:
@@ -261,7 +295,7 @@ def configure(c: Config, settings_path: str | None, project_dir: Path) -> dict[s
         preflight.check_state_dir(settings["hub"]["state_dir"])
         runtime = run_preflight(settings)
         apply_all(settings, c, runtime, project_dir)
-    except (SettingsError, preflight.PreflightError, SecretFileError) as e:
+    except (SettingsError, preflight.PreflightError, SecretFileError, FirewallError) as e:
         raise HubStartError(str(e)) from e
     return settings
 

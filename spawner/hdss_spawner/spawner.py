@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import docker.errors
 from dockerspawner import DockerSpawner
 from hdss_common import containers, naming
 from hdss_common.catalog import CatalogEntry, CatalogError, Sensitivity, load_catalog
@@ -193,25 +194,62 @@ class SandboxSpawner(DockerSpawner):
             env["HDSS_PROJECT"] = self.project_id
         return env
 
-    def lay_out_secure(self) -> list[CatalogEntry]:
-        """Restricted data, the project workspace, the internal network, no downloads."""
+    async def lay_out_secure(self) -> list[CatalogEntry]:
+        """Restricted data, the project workspace, the project's network, no downloads."""
         entries = secure.restricted_entries(self.restricted_root, self.permission.datasets)
         self.read_only_volumes = policy.dataset_binds(entries, Sensitivity.RESTRICTED)
         self.volumes = {naming.project_volume(self.prefix, self.project_id): self.home_path}
         if not self.secure_network:
             raise HTTPError(503, "No internal network is configured for secure servers.")
-        self.network_name = self.secure_network
+        self.network_name = await self.ensure_project_network()
         self.args = [a for a in self.args if a not in secure.NO_DOWNLOAD_ARGS] + list(
             secure.NO_DOWNLOAD_ARGS
         )
         return entries
+
+    async def ensure_project_network(self) -> str:
+        """The project's own ``--internal`` network, created on first use.
+
+        No egress (internal), no traffic between containers (icc off), and a bridge
+        named for the host firewall that lets only the hub's API answer from the host
+        (see hdss_hub.firewall). Other projects' servers sit on networks of their own.
+        """
+        name = naming.secure_network(self.secure_network, self.project_id)
+        try:
+            await self.docker("inspect_network", name)
+            return name
+        except docker.errors.NotFound:
+            pass
+        options = {
+            "com.docker.network.bridge.name": naming.secure_bridge(
+                self.secure_network, self.project_id
+            ),
+            "com.docker.network.bridge.enable_icc": "false",
+        }
+        labels = {"org.hdss.secure-project": self.project_id}
+        try:
+            await self.docker(
+                "create_network",
+                name,
+                driver="bridge",
+                internal=True,
+                options=options,
+                labels=labels,
+            )
+        except docker.errors.APIError as e:
+            if e.status_code != 409:  # 409: created meanwhile by another spawn
+                raise HTTPError(
+                    503, f"The project's network {name} cannot be created: {e.explanation}"
+                ) from e
+        self._emit(25, f"Project network {name} (no egress, no other project) is ready")
+        return name
 
     async def create_object(self):
         """Mount the catalogued data read-only and harden the container, then create it."""
         if self.profile is None:  # started without apply_user_options (e.g. by an old state)
             await self.apply_profile(self.user_options or {})
         if self.project_id is not None:
-            self.datasets = self.lay_out_secure()
+            self.datasets = await self.lay_out_secure()
             kind = "restricted data read-only, no network egress"
         else:
             self.datasets = self.catalog()

@@ -14,6 +14,7 @@ Test-only choices, each a variable of the roles, not a change to them:
   that engine, which exists only in the engine's own namespace. So every port is picked
   free at run time and everything listens on 127.0.0.1 or that test network;
 - hdss_docker_manage_engine: false (an unprivileged container cannot run dockerd);
+- hdss_hub_secure_firewall_manage: false (nor change the host's firewall; the hub warns);
 - hdss_images_build: false and hdss_hub_docker_image = the test host image (the hub only
   checks that its image exists; the images have their own tests);
 - apt, pip and npm download caches mounted from ~/.cache/hdsstest-ansible (or
@@ -348,6 +349,8 @@ def test_host(host_image: str, cache_lock) -> Iterator[ConvergeHost]:
                 "hdss_app_source_dir": str(_snapshot_sources(tmp / "src")),
                 "hdss_app_build_dir": str(tmp / "build"),
                 "hdss_docker_manage_engine": False,
+                # An unprivileged container cannot change the host's firewall.
+                "hdss_hub_secure_firewall_manage": False,
                 "hdss_docker_group_gid": sock.stat().st_gid,
                 "hdss_images_build": False,
                 "hdss_hub_docker_image": host_image,

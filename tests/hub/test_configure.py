@@ -191,3 +191,14 @@ def test_university_login_gives_nobody_a_default_group(settings):
     c = Config()
     configure.apply_spawner(settings, c)
     assert c.SandboxSpawner.default_groups == []
+
+
+def test_the_configured_permission_source_survives_jupyterhubs_config_copy(settings):
+    """JupyterHub deep-copies its config: the ledger handle must stay one shared object."""
+    import copy
+
+    settings["ledger"]["enabled"] = True
+    c = Config()
+    configure.apply_spawner(settings, c)
+    copied = copy.deepcopy(c)
+    assert copied.SandboxSpawner.permission_source is c.SandboxSpawner.permission_source

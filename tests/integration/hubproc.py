@@ -8,8 +8,10 @@ drives it through the REST API. Everything it made is removed by `cleanup()`.
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -18,6 +20,7 @@ import requests
 import yaml
 from hdss_harness.procs import free_port, free_port_pair, log_tail, start_server, stop_server
 from hdss_harness.wait import wait_until
+from hdss_hub.firewall import SecureFirewall
 
 from tests.conftest import PROJECT_DIR, VENV_BIN
 
@@ -219,8 +222,11 @@ def cleanup_docker(client, prefix: str) -> None:
     for volume in client.volumes.list(filters={"name": prefix}):
         if volume.name.startswith(prefix):
             volume.remove(force=True)
-    for network in client.networks.list(names=[f"{prefix}-net"]):
-        network.remove()
+    for network in client.networks.list(filters={"name": prefix}):
+        if network.name.startswith(prefix):  # the sandbox, secure and project networks
+            network.remove()
+    if os.geteuid() == 0 and shutil.which("iptables"):
+        SecureFirewall(f"{prefix}-net-secure", "0.0.0.0", 0).remove()  # its host firewall
 
 
 def running_hub(engine, workdir: Path, prefix: str, synthetic_root: Path, extra=None, **attrs):

@@ -8,15 +8,21 @@ and is stopped when the permission is revoked or expires. Every step is audited.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
 import subprocess
+import sys
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import requests
+import yaml
+from hdss_common import naming
+from hdss_harness.procs import free_port
 from hdss_harness.wait import wait_until
 
 from tests.conftest import VENV_BIN
@@ -121,11 +127,11 @@ def test_secure_server_mounts_exactly_the_permitted_data_read_only(secure_contai
 
 
 def test_secure_server_has_no_egress_but_reaches_the_hub(secure_container, shub, engine):
-    network = engine.networks.get(f"{shub.prefix}-net-secure")
+    project_network = naming.secure_network(f"{shub.prefix}-net-secure", PROJECT)
+    network = engine.networks.get(project_network)
     assert network.attrs["Internal"] is True
-    assert list(secure_container.attrs["NetworkSettings"]["Networks"]) == [
-        f"{shub.prefix}-net-secure"
-    ]
+    assert network.attrs["Options"]["com.docker.network.bridge.enable_icc"] == "false"
+    assert list(secure_container.attrs["NetworkSettings"]["Networks"]) == [project_network]
     outside = engine.containers.run(
         "hdss/singleuser:latest",
         ["/opt/venv/bin/python", "-m", "http.server", "8000"],
@@ -163,6 +169,109 @@ def test_secure_server_has_no_egress_but_reaches_the_hub(secure_container, shub,
         shub.stop_server(res2)
     finally:
         outside.remove(force=True)
+
+
+PROBE = """
+import json, socket, sys
+out = {}
+for host, port in json.loads(sys.argv[1]):
+    s = socket.socket()
+    s.settimeout(3)
+    try:
+        s.connect((host, port))
+        out[f"{host}:{port}"] = "open"
+    except OSError as e:
+        out[f"{host}:{port}"] = type(e).__name__
+    finally:
+        s.close()
+print(json.dumps(out))
+"""
+
+
+def connects(container, targets: list[tuple[str, int]]) -> dict[str, bool]:
+    """Which of ``targets`` accept a TCP connection from inside ``container``."""
+    result = container.exec_run(
+        ["/opt/venv/bin/python", "-c", PROBE, json.dumps(targets)], user="1000"
+    )
+    assert result.exit_code == 0, result.output.decode(errors="replace")
+    return {k: v == "open" for k, v in json.loads(result.output).items()}
+
+
+def host_listening_ports() -> set[int]:
+    """TCP ports the host listens on for every address (IPv4 or IPv6 wildcard)."""
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, port = local.rsplit(":", 1)
+            if state == "0A" and set(address) == {"0"}:
+                ports.add(int(port, 16))
+    return ports
+
+
+def gateway_of(engine, network: str) -> str:
+    return engine.networks.get(network).attrs["IPAM"]["Config"][0]["Gateway"]
+
+
+def ip_on(container, network: str) -> str:
+    container.reload()
+    return container.attrs["NetworkSettings"]["Networks"][network]["IPAddress"]
+
+
+@pytest.mark.abuse
+def test_a_secure_server_reaches_nothing_but_the_hub(secure_container, shub, engine):
+    """From inside a secure server: no other project, no host port, no user's sandbox.
+
+    Each target is shown to be alive from where it may be reached (the positive
+    controls), then refused from the secure server; the hub's API answers it.
+    """
+    res, res2 = shub.users["res"], shub.users["res2"]
+    base = f"{shub.prefix}-net-secure"
+    log_permission(shub, "other-2026", [res2], ["dk-other"], "SDS-2026-0099")
+    assert shub.spawn(res2, "secure-other-2026").status_code in (201, 202)
+    assert shub.spawn(res, profile="course").status_code in (201, 202)
+    shub.wait_ready(res2, "secure-other-2026")
+    shub.wait_ready(res)
+    other = engine.containers.get(shub.container_name(res2, "secure-other-2026"))
+    sandbox = engine.containers.get(shub.container_name(res))
+    other_ip = ip_on(other, naming.secure_network(base, "other-2026"))
+    sandbox_ip = ip_on(sandbox, f"{shub.prefix}-net")
+    gateway = gateway_of(engine, naming.secure_network(base, PROJECT))
+    listener_port = free_port()
+    listener = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(listener_port), "--bind", "0.0.0.0"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until(lambda: listener_port in host_listening_ports(), 30, 0.2, "listener down")
+        sandbox_gateway = gateway_of(engine, f"{shub.prefix}-net")
+        # Positive controls: each target is alive where it may be reached.
+        for url in (f"http://{other_ip}:8888/", f"http://{sandbox_ip}:8888/"):
+            assert requests.get(url, timeout=10, allow_redirects=False).status_code < 500, url
+        assert connects(sandbox, [(sandbox_gateway, listener_port)]) == {
+            f"{sandbox_gateway}:{listener_port}": True
+        }
+        hub_ip = gateway_of(engine, base)  # the hub listens on the secure base network
+        hub_port = yaml.safe_load(shub.settings_path.read_text())["hub"]["hub_port"]
+        assert connects(secure_container, [(hub_ip, hub_port)]) == {f"{hub_ip}:{hub_port}": True}
+        # The attacks: another project's server, the user's own sandbox server, and every
+        # port the host listens on at the secure network's gateway and at the hub's address.
+        ports = host_listening_ports() - {hub_port}
+        targets = [(other_ip, 8888), (sandbox_ip, 8888)]
+        targets += [(gateway, p) for p in sorted(ports)] + [(hub_ip, p) for p in sorted(ports)]
+        reached = [t for t, ok in connects(secure_container, targets).items() if ok]
+        assert reached == [], f"a secure server reached {reached}"
+        # Names of other containers do not resolve from the project's network.
+        lookup = exec_in(
+            secure_container, f"import socket; print(socket.gethostbyname({other.name!r}))"
+        )
+        assert lookup[0] != 0, lookup
+    finally:
+        listener.terminate()
+        listener.wait(timeout=30)
+        shub.stop_server(res2, "secure-other-2026")
+        shub.stop_server(res)
 
 
 def test_secure_server_serves_no_downloads(secure_container, shub):

@@ -47,6 +47,11 @@ class LedgerPermissions:
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="hdss-ledger")
 
+    def __deepcopy__(self, memo: dict) -> LedgerPermissions:
+        # JupyterHub deep-copies its configuration; this is a handle on one database
+        # and its thread pool, shared by every spawner, never a value to duplicate.
+        return self
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(<{self.db_url.split('://', 1)[0]} database>)"
 
