@@ -1,151 +1,165 @@
-"""The OpenAPI description of the promotion API (served at ``api/openapi.json``)."""
+"""The OpenAPI 3.1 description of the promotion API, built from the pydantic models in
+:mod:`.schemas` (served at ``api/openapi.json``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from ..apimodels import components, json_answer, json_body, ref
 from .models import STATES
+from .schemas import ANSWERS, BODIES, MAX_ID, PromotionRequest, ReviewIn, SubmitIn
 
-ERROR = {
-    "description": "refused, with a message saying why",
-    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+ERRORS = {
+    "400": "malformed request (not JSON, bad query parameter, bad characters in the URL)",
+    "403": "not authenticated, or not allowed (no active permission; data stewards only; "
+    "a steward's own request)",
+    "404": "no such request (or not one of yours), or no such output",
+    "409": "conflicts with the request's state (not awaiting review; permission revoked; "
+    "the snapshot or release could not be written)",
+    "422": "the body breaks a rule (field, path, dataset, contract; a contract refusal "
+    "carries the reports in 'contract')",
+    "503": "the Docker engine did not answer; nothing was promoted or released",
 }
-ID = {
+REQUEST_ID = {
     "name": "id",
     "in": "path",
     "required": True,
-    "schema": {"type": "integer", "minimum": 1, "maximum": 999_999_999},
+    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
 }
 
 
+def _errors(*codes: str) -> dict[str, Any]:
+    return {c: json_answer(ref("Error"), ERRORS[c]) for c in codes}
+
+
 def spec(base: str) -> dict[str, Any]:
-    ok = {
-        "description": "ok",
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Request"}}},
-    }
+    """The document served at ``<base>/openapi.json``."""
+    one = json_answer(ref(PromotionRequest), "the request as you may see it")
     return {
-        "openapi": "3.0.3",
+        "openapi": "3.1.0",
         "info": {
             "title": "HDSS promotion and airlock",
             "version": "1",
-            "description": "Promote notebooks from the sandbox to the restricted data; "
-            "only checked, approved results come back.",
+            "description": "Promote notebooks from the sandbox to the restricted data; only "
+            "checked, approved results come back. Researchers submit and follow their own "
+            "requests (findings without their detail, run logs as progress lines only); data "
+            "stewards (hub group or scope custom:ledger:write) see every request, read the "
+            "outputs and decide. Every step and every denial is in the audit log.",
         },
         "servers": [{"url": base}],
-        "components": {
-            "securitySchemes": {
-                "token": {"type": "apiKey", "in": "header", "name": "Authorization"}
-            },
-            "schemas": {
-                "Error": {
-                    "type": "object",
-                    "properties": {
-                        "status": {"type": "integer"},
-                        "message": {"type": "string"},
-                        "contract": {"type": "array", "items": {"type": "object"}},
-                    },
-                },
-                "Submit": {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "required": ["project_id", "paths"],
-                    "properties": {
-                        "project_id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{1,40}$"},
-                        "paths": {
-                            "type": "array",
-                            "minItems": 1,
-                            "maxItems": 50,
-                            "items": {"type": "string"},
-                        },
-                        "dataset": {"type": "string"},
-                        "synthetic": {"type": "string"},
-                    },
-                },
-                "Review": {
-                    "type": "object",
-                    "required": ["decision", "reason"],
-                    "properties": {
-                        "decision": {"enum": ["approve", "reject"]},
-                        "reason": {"type": "string", "minLength": 1},
-                    },
-                },
-                "Request": {
-                    "type": "object",
-                    "properties": {
-                        "id": {"type": "integer"},
-                        "project_id": {"type": "string"},
-                        "requester": {"type": "string"},
-                        "state": {"enum": list(STATES)},
-                        "files": {"type": "array", "items": {"type": "object"}},
-                        "contract": {"type": "array", "items": {"type": "object"}},
-                        "checks": {"type": "array", "nullable": True, "items": {"type": "object"}},
-                        "receipt": {"type": "object", "nullable": True},
-                    },
-                },
-            },
-        },
-        "security": [{"token": []}],
+        "security": [{"hubToken": []}],
         "paths": {
             "/me": {
                 "get": {
+                    "operationId": "whoami",
                     "summary": "who you are to the airlock",
-                    "responses": {"200": {"description": "ok"}, "403": ERROR},
+                    "responses": {
+                        "200": json_answer(ref("Caller"), "the caller"),
+                        **_errors("403"),
+                    },
                 }
             },
             "/requests": {
                 "get": {
-                    "summary": "your requests (stewards: all)",
+                    "operationId": "listRequests",
+                    "summary": "your requests, newest first (stewards: all)",
                     "parameters": [
-                        {"name": "state", "in": "query", "schema": {"enum": list(STATES)}}
+                        {
+                            "name": "state",
+                            "in": "query",
+                            "schema": {"type": "string", "enum": list(STATES)},
+                        }
                     ],
-                    "responses": {"200": {"description": "ok"}, "400": ERROR, "403": ERROR},
+                    "responses": {
+                        "200": json_answer(
+                            {"type": "array", "items": ref(PromotionRequest)}, "the requests"
+                        ),
+                        **_errors("400", "403"),
+                    },
                 },
                 "post": {
+                    "operationId": "submitRequest",
                     "summary": "promote files from your sandbox home to a project",
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {"schema": {"$ref": "#/components/schemas/Submit"}}
+                    "requestBody": json_body(SubmitIn),
+                    "responses": {
+                        "201": {
+                            **json_answer(ref(PromotionRequest), "submitted and queued"),
+                            "headers": {
+                                "Location": {
+                                    "description": "the request's URL",
+                                    "schema": {"type": "string"},
+                                }
+                            },
                         },
+                        **_errors("400", "403", "409", "422", "503"),
                     },
-                    "responses": {"201": ok, "403": ERROR, "409": ERROR, "422": ERROR},
                 },
             },
-            "/requests/{id}": {"get": {"parameters": [ID], "responses": {"200": ok, "404": ERROR}}},
-            "/requests/{id}/log": {
+            "/requests/{id}": {
+                "parameters": [REQUEST_ID],
                 "get": {
-                    "summary": "run progress and log",
-                    "parameters": [ID],
-                    "responses": {"200": {"description": "ok"}, "404": ERROR},
-                }
+                    "operationId": "getRequest",
+                    "summary": "one request: snapshot, contract, checks, receipt",
+                    "responses": {"200": one, **_errors("400", "403", "404")},
+                },
+            },
+            "/requests/{id}/log": {
+                "parameters": [REQUEST_ID],
+                "get": {
+                    "operationId": "getRunLog",
+                    "summary": "the run's log, live while it runs (researchers: progress only)",
+                    "responses": {
+                        "200": json_answer(ref("RunLog"), "the log"),
+                        **_errors("400", "403", "404"),
+                    },
+                },
             },
             "/requests/{id}/outputs/{path}": {
+                "parameters": [
+                    REQUEST_ID,
+                    {
+                        "name": "path",
+                        "in": "path",
+                        "required": True,
+                        "description": "the file's path in the outbox",
+                        "schema": {"type": "string", "minLength": 1},
+                    },
+                ],
                 "get": {
-                    "summary": "an outbox file (data stewards only)",
-                    "parameters": [
-                        ID,
-                        {
-                            "name": "path",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string"},
+                    "operationId": "getOutput",
+                    "summary": "an outbox file, as text (data stewards only)",
+                    "responses": {
+                        "200": {
+                            "description": "the file",
+                            "content": {"text/plain": {"schema": {"type": "string"}}},
                         },
-                    ],
-                    "responses": {"200": {"description": "the file"}, "403": ERROR, "404": ERROR},
-                }
+                        **_errors("400", "403", "404", "422"),
+                    },
+                },
             },
             "/requests/{id}/review": {
+                "parameters": [REQUEST_ID],
                 "post": {
+                    "operationId": "reviewRequest",
                     "summary": "approve or reject (data stewards; never your own request)",
-                    "parameters": [ID],
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {"schema": {"$ref": "#/components/schemas/Review"}}
-                        },
+                    "requestBody": json_body(ReviewIn),
+                    "responses": {
+                        "200": json_answer(ref(PromotionRequest), "decided"),
+                        **_errors("400", "403", "404", "409", "422", "503"),
                     },
-                    "responses": {"200": ok, "403": ERROR, "409": ERROR, "422": ERROR},
+                },
+            },
+        },
+        "components": {
+            "securitySchemes": {
+                "hubToken": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Authorization",
+                    "description": "'token <JupyterHub API token>'; in a browser the hub login "
+                    "cookie is used instead",
                 }
             },
+            "schemas": components(BODIES, ANSWERS),
         },
     }

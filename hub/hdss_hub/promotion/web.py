@@ -4,14 +4,15 @@ Authentication is JupyterHub's (``HubOAuthenticated``); who may do what is decid
 with the ledger's rules (:mod:`hdss_common.access`): data stewards (the steward group,
 or scope ``custom:ledger:write``) see the queue, the outputs and decide; researchers
 submit and follow their own requests, and never see outputs before they are released.
-Every denial of an identified caller is an audit entry.
+Every denial of an identified caller is an audit entry. Request bodies are checked and
+answers are dumped with the pydantic models of :mod:`.schemas`, from which the OpenAPI
+document is generated.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,15 +21,19 @@ from typing import Any
 
 from docker.errors import DockerException
 from hdss_common.access import Caller
+from pydantic import ValidationError
 from tornado import web
 
 from .. import webservice
-from ..ledger.schemas import PROJECT_ID_RE
+from ..apimodels import M
 from ..webservice import ApiHandler, ApiNotFound, PageHandler, ServiceHandler, run_blocking
 from .core import Airlock, PromotionError, Request
 from .models import STATES
 from .openapi import spec
 from .paths import UnsafePath
+from .schemas import BodyInvalid, ReviewIn, RunLog, SubmitIn, error_view, parse, request_view
+from .schemas import Caller as CallerOut
+from .workspace import WorkspaceError
 
 log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).parent / "templates"
@@ -75,7 +80,7 @@ class Base(ServiceHandler):
             return await super().blocking(fn, *args, **kwargs)
         except PromotionError as e:
             raise web.HTTPError(e.status, "%s", str(e)) from None
-        except UnsafePath as e:
+        except (UnsafePath, WorkspaceError) as e:
             raise web.HTTPError(422, "%s", str(e)) from None
         except DockerException as e:
             log.error("Docker engine error: %s", e)
@@ -99,22 +104,20 @@ class Base(ServiceHandler):
 
 
 def public(req: Request, caller: Caller) -> dict[str, Any]:
-    """A request as the caller may see it.
+    """A request as the caller may see it (the :class:`.schemas.PromotionRequest` model).
 
     Findings can quote cell values ("count 3 is below 5"), so researchers get each
-    finding's rule and place but not its detail until a steward has released the file.
+    finding's rule and place but not its detail, in the checks and in the receipt.
     """
-    out = req.to_json()
-    out["links"] = {"log": f"api/requests/{req.id}/log"}
-    if not caller.steward and out.get("checks"):
-        out["checks"] = [
-            {
-                **r,
-                "findings": [{k: v for k, v in f.items() if k != "detail"} for f in r["findings"]],
-            }
-            for r in out["checks"]
-        ]
-    return out
+    return request_view(req, steward=caller.steward)
+
+
+def parse_body(model: type[M], data: Any) -> M:
+    """``data`` as ``model``; a 422 naming each bad field otherwise."""
+    try:
+        return parse(model, data)
+    except BodyInvalid as e:
+        raise web.HTTPError(422, "%s", str(e)) from None
 
 
 # -- REST API -----------------------------------------------------------------------------
@@ -124,12 +127,16 @@ class ApiBase(ApiHandler, Base):
     not_object = "the request body must be a JSON object"
 
     def error_body(self, status_code: int, **kwargs: Any) -> dict[str, Any]:
-        """Adds a refused submission's contract problems (``details``) as ``contract``."""
-        body = super().error_body(status_code, **kwargs)
+        """The :class:`.schemas.Error`; a refused submission's contract reports (the
+        error's ``details``) as ``contract``."""
+        message = self.error_message(**kwargs)
         exc = kwargs.get("exc_info", (None, None, None))[1]
-        if getattr(exc, "details", None):
-            body["contract"] = exc.details
-        return body
+        contract = getattr(exc, "details", None) or None
+        try:
+            return error_view(status_code, message, contract)
+        except ValidationError:  # a bug: say so in the log, still answer the refusal
+            log.exception("an error answer that does not fit the API's model")
+            return {"status": status_code, "message": message or self._reason or "refused"}
 
 
 class OpenAPIHandler(webservice.OpenAPIHandler):
@@ -139,37 +146,29 @@ class OpenAPIHandler(webservice.OpenAPIHandler):
 class MeHandler(ApiBase):
     def get(self) -> None:
         caller = self.caller
-        self.send({"name": caller.name, "role": "steward" if caller.steward else "researcher"})
+        role = "steward" if caller.steward else "researcher"
+        self.send(CallerOut(name=caller.name, role=role).model_dump(mode="json"))
 
 
 async def submit(handler: Base, caller: Caller, data: dict[str, Any]) -> Request:
-    project_id = data.get("project_id")
-    paths = data.get("paths")
-    if not isinstance(project_id, str) or not re.match(PROJECT_ID_RE, project_id):
-        raise web.HTTPError(422, "project_id must be a project id from the ledger")
-    if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
-        raise web.HTTPError(422, "paths must be a list of file or folder names in your home")
-    for key in ("dataset", "synthetic"):
-        if data.get(key) is not None and not isinstance(data[key], str):
-            raise web.HTTPError(422, f"{key} must be a dataset name")
-    unknown = set(data) - {"project_id", "paths", "dataset", "synthetic"}
-    if unknown:
-        raise web.HTTPError(422, f"unknown field(s): {', '.join(sorted(unknown))}")
+    body = parse_body(SubmitIn, data)
     if caller.kind != "user":
         raise web.HTTPError(403, "only hub users submit promotion requests")
     try:
         req = await run_blocking(
             handler.airlock.submit,
             caller.name,
-            project_id,
-            paths,
-            dataset=data.get("dataset"),
-            synthetic=data.get("synthetic"),
+            body.project_id,
+            body.paths,
+            dataset=body.dataset,
+            synthetic=body.synthetic,
         )
     except PromotionError as e:
         err = web.HTTPError(e.status, "%s", str(e))
         err.details = getattr(e, "details", None)  # type: ignore[attr-defined]
         raise err from None
+    except WorkspaceError as e:  # e.g. no sandbox home volume yet
+        raise web.HTTPError(422, "%s", str(e)) from None
     except DockerException as e:
         log.error("Docker engine error during a submission: %s", e)
         raise web.HTTPError(
@@ -206,7 +205,8 @@ class LogHandler(ApiBase):
     async def get(self, raw_id: str) -> None:
         req = await self.visible(raw_id)
         text = await self.blocking(self.airlock.run_log, req.id, self.caller.steward)
-        self.send({"id": req.id, "state": req.state, "run_outcome": req.run_outcome, "log": text})
+        answer = RunLog(id=req.id, state=req.state, run_outcome=req.run_outcome, log=text)
+        self.send(answer.model_dump(mode="json"))
 
 
 class OutputHandler(ApiBase):
@@ -225,11 +225,10 @@ class ReviewHandler(ApiBase):
     async def post(self, raw_id: str) -> None:
         caller = await self.require_steward(f"promotion:{raw_id}")
         req = await self.visible(raw_id)
-        data = self.body()
-        decision, reason = data.get("decision"), data.get("reason", "")
-        if not isinstance(decision, str) or not isinstance(reason, str):
-            raise web.HTTPError(422, 'send {"decision": "approve"|"reject", "reason": "..."}')
-        req = await self.blocking(self.airlock.review, caller.name, req.id, decision, reason)
+        body = parse_body(ReviewIn, self.body())
+        req = await self.blocking(
+            self.airlock.review, caller.name, req.id, body.decision, body.reason
+        )
         self.send(public(req, caller))
 
 
@@ -314,7 +313,8 @@ class RequestPage(PageBase):
                 outputs[r["path"]] = text
         log_text = await self.blocking(self.airlock.run_log, req.id, caller.steward)
         if not caller.steward:
-            req = Request(**{**req.__dict__, "checks": public(req, caller)["checks"]})
+            view = public(req, caller)
+            req = Request(**{**req.__dict__, "checks": view["checks"], "receipt": view["receipt"]})
         self.render_page(
             "request.html", status=status, r=req, outputs=outputs, log_text=log_text, error=error
         )
@@ -325,13 +325,11 @@ class ReviewPage(RequestPage):
     async def post(self, raw_id: str) -> None:
         caller = await self.require_steward(f"promotion:{raw_id}")
         req = await self.visible(raw_id)
+        form = {k: self.get_body_argument(k, "") for k in ("decision", "reason")}
         try:
+            body = parse_body(ReviewIn, form)
             await self.blocking(
-                self.airlock.review,
-                caller.name,
-                req.id,
-                self.get_body_argument("decision", ""),
-                self.get_body_argument("reason", ""),
+                self.airlock.review, caller.name, req.id, body.decision, body.reason
             )
         except web.HTTPError as e:
             await self.show(
