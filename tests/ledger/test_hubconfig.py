@@ -39,6 +39,7 @@ def test_service_role_and_scopes():
         "list:users",
         "read:users:name",
         "read:servers",
+        "read:users:groups",
         "delete:servers",
     ]
     assert roles["ledger-stewards"]["groups"] == ["dm"]
@@ -51,3 +52,25 @@ def test_db_url_setting_wins():
     settings = {**SETTINGS, "ledger": {**SETTINGS["ledger"], "db_url": "postgresql://db/l"}}
     assert ledger_services(settings)[0]["environment"]["HDSS_LEDGER_DB_URL"] == "postgresql://db/l"
     assert len(ledger_roles(settings)) == 3
+
+
+def test_the_reconciler_learns_the_secure_profiles_groups():
+    settings = {
+        **SETTINGS,
+        "profiles": {
+            "course": {"groups": ["students"]},
+            "secure": {"groups": ["researchers", "fellows"], "kind": "secure"},
+        },
+    }
+    c = Config()
+    apply_ledger(settings, c)
+    (svc,) = c.JupyterHub.services
+    assert [a for a in svc["command"] if a.startswith("--secure-group")] == [
+        "--secure-group=fellows",
+        "--secure-group=researchers",
+    ]
+    from hdss_hub.ledger.service import LedgerService
+
+    service = LedgerService()
+    service.parse_command_line(svc["command"][3:])
+    assert service.secure_groups == ["fellows", "researchers"]

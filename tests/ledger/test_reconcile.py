@@ -27,6 +27,7 @@ class FakeHub:
             "bob": {"secure-diab-2026": {}},
             "stu": {},
         }
+        self.groups = {"alice": ["researchers"], "bob": ["researchers"], "stu": ["students"]}
         self.stopped: list[tuple[str, str]] = []
 
     def app(self) -> web.Application:
@@ -44,7 +45,10 @@ class FakeHub:
                 self.finish(
                     json.dumps(
                         {
-                            "items": [{"name": n, "servers": hub.servers[n]} for n in page],
+                            "items": [
+                                {"name": n, "servers": hub.servers[n], "groups": hub.groups[n]}
+                                for n in page
+                            ],
                             "_pagination": {"offset": offset, "limit": limit, "next": nxt},
                         }
                     )
@@ -100,6 +104,55 @@ async def test_reconciler_stops_servers_without_active_permission(
     assert "not a member" in stops[1].details["reason"]
     assert "expired" in stops[2].details["reason"]
     assert ledger.audit.verify().ok
+    ledger.engine.dispose()
+
+
+def started(ledger, user, project, *datasets):
+    """The spawner's audit entry for a secure server that mounted ``datasets``."""
+    ledger.audit.append(
+        user,
+        "secure.start",
+        f"server:{user}/secure-{project}",
+        "started",
+        project_id=project,
+        datasets=[f"{d}@1.0.0" for d in datasets],
+    )
+
+
+@pytest.mark.abuse
+async def test_an_amendment_that_drops_a_mounted_dataset_stops_the_server(
+    fake_hub, db_url, restricted_root, clock, permission
+):
+    ledger = Ledger(db_url, clock=clock, restricted_root=restricted_root)
+    fake_hub.servers = {"alice": {"secure-diab-2026": {}}}
+    p = ledger.log(permission(members=["alice"], datasets=["lpr_adm", "lmdb"]), steward="steve")
+    started(ledger, "alice", "diab-2026", "lpr_adm", "lmdb")
+    # Positive control: the permission covers both mounted datasets.
+    assert await reconcile_once(ledger, fake_hub.api, ["researchers"]) == []
+    ledger.amend(p.id, {"reason": "lmdb withdrawn", "datasets": ["lpr_adm"]}, steward="steve")
+    assert await reconcile_once(ledger, fake_hub.api, ["researchers"]) == [
+        ("alice", "secure-diab-2026")
+    ]
+    stop = ledger.audit.latest("server.stop", "server:alice/secure-diab-2026")
+    assert "lmdb" in stop.details["reason"] and stop.outcome == "stopped"
+    ledger.engine.dispose()
+
+
+@pytest.mark.abuse
+async def test_leaving_the_secure_group_stops_the_server(
+    fake_hub, db_url, restricted_root, clock, permission
+):
+    ledger = Ledger(db_url, clock=clock, restricted_root=restricted_root)
+    fake_hub.servers = {"alice": {"secure-diab-2026": {}}}
+    ledger.log(permission(members=["alice"]), steward="steve")
+    started(ledger, "alice", "diab-2026", "lpr_adm")
+    assert await reconcile_once(ledger, fake_hub.api, ["researchers"]) == []  # control
+    fake_hub.groups["alice"] = ["students"]
+    assert await reconcile_once(ledger, fake_hub.api, ["researchers"]) == [
+        ("alice", "secure-diab-2026")
+    ]
+    stop = ledger.audit.latest("server.stop", "server:alice/secure-diab-2026")
+    assert "no longer in a group" in stop.details["reason"]
     ledger.engine.dispose()
 
 

@@ -299,6 +299,20 @@ class AuditLog:
             for row in conn.execution_options(yield_per=1000).execute(query):
                 yield Entry.from_row(row)
 
+    def latest(self, action: str, target: str, outcome: str | None = None) -> Entry | None:
+        """The newest entry of ``action`` on ``target`` (and ``outcome``), if any."""
+        query = (
+            sa.select(entries)
+            .where(entries.c.action == action, entries.c.target == target)
+            .order_by(entries.c.seq.desc())
+            .limit(1)
+        )
+        if outcome is not None:
+            query = query.where(entries.c.outcome == outcome)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else Entry.from_row(row)
+
     def head(self) -> Entry | None:
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(entries).order_by(entries.c.seq.desc()).limit(1)).first()

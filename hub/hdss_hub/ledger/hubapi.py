@@ -1,7 +1,8 @@
 """The few JupyterHub REST API calls the ledger service makes, with its own token.
 
 Scopes used (see README-ledger.md): ``list:users`` + ``read:users:name`` to list usernames,
-``read:servers`` to see running servers, ``delete:servers`` to stop secure ones.
+``read:servers`` to see running servers, ``read:users:groups`` to see their owners' groups,
+``delete:servers`` to stop secure ones.
 """
 
 from __future__ import annotations
@@ -93,12 +94,13 @@ class HubAPI:
         self._user_cache = (now, names)
         return names
 
-    async def running_servers(self) -> list[tuple[str, str, dict]]:
-        """``(username, server_name, server_model)`` of every active server."""
+    async def running_servers(self) -> list[tuple[str, str, dict, frozenset[str]]]:
+        """``(username, server_name, server_model, user's groups)`` of every active server."""
         out = []
         async for user in self._users(state="active"):
+            groups = frozenset(user.get("groups") or ())
             for name, server in (user.get("servers") or {}).items():
-                out.append((user["name"], name, server))
+                out.append((user["name"], name, server, groups))
         return out
 
     async def stop_server(self, username: str, server_name: str) -> int:

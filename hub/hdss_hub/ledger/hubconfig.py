@@ -24,7 +24,8 @@ DEFAULTS = {"enabled": False, "port": 8091, "steward_group": "stewards", "reconc
 SERVICE_SCOPES = [
     "list:users",  # list hub users (GET /users)...
     "read:users:name",  # ...and their names: members must be hub users
-    "read:servers",  # see which servers run (the reconciler)
+    "read:servers",  # see which servers run (the reconciler)...
+    "read:users:groups",  # ...and whether their owners are still in a secure profile's group
     "delete:servers",  # stop a secure server whose permission ended
 ]
 
@@ -48,6 +49,17 @@ def audit_anchor(settings: dict[str, Any]) -> AnchorLog:
     return AnchorLog.in_state_dir((settings.get("hub") or {}).get("state_dir", "var"))
 
 
+def secure_groups(settings: dict[str, Any]) -> list[str]:
+    """The groups any secure profile is offered to (the reconciler's group check)."""
+    groups = {
+        g
+        for profile in (settings.get("profiles") or {}).values()
+        if profile.get("kind") == "secure"
+        for g in profile.get("groups", [])
+    }
+    return sorted(groups)
+
+
 def ledger_services(settings: dict[str, Any]) -> list[dict[str, Any]]:
     """The ``c.JupyterHub.services`` entries (empty when the ledger is disabled)."""
     ledger = _ledger(settings)
@@ -63,6 +75,7 @@ def ledger_services(settings: dict[str, Any]) -> list[dict[str, Any]]:
     restricted = (settings.get("data") or {}).get("restricted_root")
     if restricted:
         command.append(f"--restricted-root={restricted}")
+    command += [f"--secure-group={group}" for group in secure_groups(settings)]
     return [
         {
             "name": SERVICE,

@@ -18,7 +18,7 @@ import asyncio
 
 from hdss_common.db import DB_ENV
 from tornado.ioloop import IOLoop, PeriodicCallback
-from traitlets import Int, Unicode
+from traitlets import Int, List, Unicode
 
 from ..audit import AnchorError, AnchorLog
 from ..webservice import ConfigError, HubService
@@ -47,6 +47,11 @@ class LedgerService(HubService):
     steward_group = Unicode("stewards", help="hub group whose members are data stewards").tag(
         config=True
     )
+    secure_groups = List(
+        Unicode(),
+        help="hub groups that may use secure servers (the secure profiles' groups); a running "
+        "secure server whose owner left all of them is stopped",
+    ).tag(config=True)
     reconcile_seconds = Int(
         60,
         help="seconds between reconciler passes, which stop secure servers whose permission ended",
@@ -57,6 +62,7 @@ class LedgerService(HubService):
         "restricted-root": "LedgerService.restricted_root",
         "steward-group": "LedgerService.steward_group",
         "reconcile-seconds": "LedgerService.reconcile_seconds",
+        "secure-group": "LedgerService.secure_groups",
         "log-level": "Application.log_level",
     }
 
@@ -101,7 +107,7 @@ class LedgerService(HubService):
                 return
             async with running:
                 try:
-                    stopped = await reconcile_once(ctx.ledger, ctx.hub)
+                    stopped = await reconcile_once(ctx.ledger, ctx.hub, self.secure_groups)
                     if stopped:
                         self.log.info("reconciler stopped %s secure server(s)", len(stopped))
                 except Exception:  # keep the loop alive; the next pass retries
