@@ -1,6 +1,6 @@
-"""Secret files of mode 0600 for the lower layers: created whole on first use, never logged.
+"""Secret files of mode 0600: created whole on first use, never logged.
 
-The same rules as the hub's ``hdss_hub.secrets`` (owner-only mode, never empty), for the
+Owner-only mode, never empty; used by the hub (cookie secret, passwords, tokens) and the
 packages below it (the audit log's anchor key). A new secret is written to a temporary
 file and linked into place, so a second process starting at the same moment never reads
 a half-written or empty file: one of them creates it, every other one reads that one.

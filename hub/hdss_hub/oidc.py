@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse, urlunparse
 
+from hdss_common.secretfiles import read_secret_file as read_secret
 from oauthenticator.generic import GenericOAuthenticator
 from oauthenticator.oauth2 import OAuthLoginHandler
 from tornado.httpclient import HTTPClientError, HTTPRequest
@@ -37,7 +38,6 @@ from tornado.web import HTTPError
 from traitlets import Dict, Float, Unicode
 from traitlets.config import Config
 
-from .secrets import read_secret
 from .settings import SettingsError
 
 SECRET_ENV = "OAUTH_CLIENT_SECRET"

@@ -2,7 +2,9 @@ import os
 import stat
 
 import pytest
-from hdss_hub.secrets import SecretFileError, ensure_secret, read_secret
+from hdss_common.secretfiles import SecretFileError
+from hdss_common.secretfiles import ensure_secret_file as ensure_secret
+from hdss_common.secretfiles import read_secret_file as read_secret
 
 
 def test_generated_secret_is_0600_and_stable(tmp_path):

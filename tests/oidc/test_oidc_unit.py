@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 
 import pytest
+from hdss_common.secretfiles import SecretFileError
 from hdss_hub.configure import apply_groups
 from hdss_hub.oidc import (
     SandboxOAuthenticator,
@@ -18,7 +19,6 @@ from hdss_hub.oidc import (
     redact,
     static_groups_of,
 )
-from hdss_hub.secrets import SecretFileError
 from hdss_hub.settings import SettingsError, load_settings
 from tornado.web import HTTPError
 from traitlets.config import Config
