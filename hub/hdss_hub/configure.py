@@ -16,11 +16,12 @@ from typing import Any
 from urllib.parse import urlparse
 
 from hdss_common.errors import HdssError
+from hdss_common.secretfiles import SecretFileError
+from hdss_common.secretfiles import ensure_secret_file as ensure_secret
 from traitlets.config import Config
 
 from . import firstrun, oidc, pages, preflight
 from .firewall import FirewallError, SecureFirewall
-from .secrets import SecretFileError, ensure_secret
 from .settings import SettingsError, load_settings
 
 log = logging.getLogger(__name__)
