@@ -41,8 +41,9 @@ DEFAULT_MIRROR = "http://deb.debian.org/debian"
 DEFAULT_INDEX = "https://pypi.org/simple"
 HOST_CA_DIR = Path("/usr/local/share/ca-certificates")
 IMAGES = ("base", "singleuser", "stock")
-# Python packages under datasets/ copied into the single-user image's /opt/hdss/lib.
-LIB_PACKAGES = ("hdss_data",)
+# Python packages copied into the single-user image's /opt/hdss/lib, by their folder in
+# the repo: the data helper, and the guard of secure servers (a Jupyter server extension).
+LIB_PACKAGES = {"hdss_data": "datasets", "hdss_secure": "spawner"}
 IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", ".DS_Store")
 
 
@@ -112,7 +113,8 @@ def assemble_context(
     """Lay out the build context of ``image`` in the empty folder ``dest``.
 
     The image's folder, plus ``ca-certificates/`` (always present, maybe empty) and, for
-    the single-user image, ``notebooks/`` (the course) and ``lib/`` (the data helper).
+    the single-user image, ``notebooks/`` (the course) and ``lib/`` (the data helper and
+    the secure servers' guard, ``LIB_PACKAGES``).
     """
     src = repo / "images" / image
     if not (src / "Dockerfile").is_file():
@@ -125,8 +127,8 @@ def assemble_context(
     if image == "singleuser":
         copy_sources(repo, "notebooks", dest / "notebooks")
         (dest / "lib").mkdir()
-        for package in LIB_PACKAGES:
-            copy_sources(repo, f"datasets/{package}", dest / "lib" / package)
+        for package, folder in LIB_PACKAGES.items():
+            copy_sources(repo, f"{folder}/{package}", dest / "lib" / package)
     return dest
 
 

@@ -24,6 +24,7 @@ HUB_BASE = ("hdss_hub.settings", "hdss_hub.webservice", "hdss_hub.apimodels")
 ALLOWED: dict[str, set[str]] = {
     "hdss_common": set(),
     "hdss_data": set(),  # installed alone in the single-user image
+    "hdss_secure": set(),  # the secure servers' guard, alone in the single-user image
     "hdss_registers": {"hdss_common"},
     "hdss_hub.base": {"hdss_common"},
     "hdss_hub.audit": {"hdss_common"},

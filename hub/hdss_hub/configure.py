@@ -155,6 +155,7 @@ def apply_spawner(settings: dict[str, Any], c: Config) -> None:
         )
         s.steward_group = settings["ledger"]["steward_group"]
         s.secure_network = secure_network(settings)
+        s.secure_max_read_bytes = settings["ledger"]["secure_max_read_bytes"]
 
 
 def culler_service(settings: dict[str, Any]) -> list[dict[str, Any]]:
@@ -212,6 +213,9 @@ def apply_all(
     oidc.apply_oidc(settings, c)
     apply_groups(settings, c)
     apply_spawner(settings, c)
+    from .secure_audit import apply_secure_audit  # imports JupyterHub's handlers
+
+    apply_secure_audit(settings, c)
     apply_services(settings, c)
     pages.apply_pages(settings, c)
 

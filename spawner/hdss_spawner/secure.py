@@ -20,14 +20,19 @@ __all__ = [
     "SECURE_PREFIX",
     "denial_message",
     "project_of",
+    "requester_refusal",
     "restricted_entries",
     "uncovered",
 ]
 
 # Jupyter server options that turn off downloads: no /files/ handler, no nbconvert export.
+# The image's guard (hdss_secure, a server extension acting where HDSS_PROJECT is set)
+# refuses API tokens, non-owners, downloads and large reads, and audits reads; the last
+# option makes a guard that fails to load stop the server instead of leaving it open.
 NO_DOWNLOAD_ARGS = (
     "--ContentsManager.files_handler_class=None",
     "--Exporter.enabled=False",
+    "--ServerApp.reraise_server_extension_failures=True",
 )
 
 
@@ -67,3 +72,24 @@ def uncovered(permission, mounted: list[str]) -> str:
     if extra:
         return f"the permission no longer names the dataset(s) {', '.join(extra)}"
     return ""
+
+
+def requester_refusal(handler, owner: str) -> tuple[str, str]:
+    """(who asked, why refused) for a secure spawn; the reason is empty if allowed.
+
+    Only the owner starts their secure server, or a service from the hub's own
+    configuration (the operator's). A hub admin, a service added at run time, or a spawn
+    with no request behind it is refused: admins run the hub but are not stewards.
+    """
+    who = getattr(handler, "current_user", None) if handler is not None else None
+    if who is None:
+        return "", "the spawn was not requested by the server's owner"
+    name, kind = getattr(who, "name", ""), getattr(who, "kind", "user")
+    if kind == "user" and name == owner:
+        return name, ""
+    if kind == "service" and getattr(who, "from_config", False):
+        return name, ""
+    return name, (
+        f"only {owner} can start their secure server; {kind} {name} cannot start, open or "
+        "share it (hub admins are not data stewards)"
+    )

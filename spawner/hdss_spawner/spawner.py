@@ -64,6 +64,12 @@ class SandboxSpawner(DockerSpawner):
     secure_network = Unicode(
         "", config=True, help="The --internal Docker network secure servers run on (no egress)."
     )
+    secure_max_read_bytes = Int(
+        1024 * 1024,
+        config=True,
+        help="""Largest non-notebook file a secure server's contents API returns (bytes);
+        larger reads are refused and audited. Notebooks are not limited.""",
+    )
 
     profile: Profile | None = None
     permission: Grant | None = None  # the active permission while a secure server runs
@@ -144,10 +150,11 @@ class SandboxSpawner(DockerSpawner):
         self.mem_limit = profile.mem_limit
         self._emit(15, f"Profile {profile.title}: {profile.limits}")
 
-    async def audit(self, action: str, outcome: str, **details) -> None:
-        """An audit entry about this server, written off the event loop."""
+    async def audit(self, action: str, outcome: str, *, actor: str = "", **details) -> None:
+        """An audit entry about this server (by its owner unless ``actor``), off the loop."""
         target = f"server:{self.user.name}/{self.name}"
-        await self.permission_source.audit(self.user.name, action, target, outcome, **details)
+        actor = actor or self.user.name
+        await self.permission_source.audit(actor, action, target, outcome, **details)
 
     async def secure_decision(self, project_id: str) -> tuple[Profile | None, Grant | None, str]:
         """(secure profile, active permission, reason refused); the reason is empty if allowed."""
@@ -174,6 +181,13 @@ class SandboxSpawner(DockerSpawner):
 
     async def apply_secure_profile(self, project_id: str) -> None:
         """Open the secure profile only for a member of a project with an active permission."""
+        requester, refused = secure.requester_refusal(self.handler, self.user.name)
+        if refused:
+            if self.permission_source is not None:
+                await self.audit(
+                    "secure.start", "denied", actor=requester, project_id=project_id, reason=refused
+                )
+            raise HTTPError(403, secure.denial_message(project_id, refused, self.steward_group))
         profile, permission, reason = await self.secure_decision(project_id)
         if reason:
             if self.permission_source is not None:
@@ -192,6 +206,10 @@ class SandboxSpawner(DockerSpawner):
             env["HDSS_PROFILE"] = self.profile.name
         if self.project_id:
             env["HDSS_PROJECT"] = self.project_id
+            env["HDSS_SECURE_MAX_READ_BYTES"] = str(self.secure_max_read_bytes)
+            # No configuration from the project workspace (the server's home) can reach
+            # the server process and its guard.
+            env["JUPYTERHUB_DISABLE_USER_CONFIG"] = "1"
         return env
 
     async def lay_out_secure(self) -> list[CatalogEntry]:

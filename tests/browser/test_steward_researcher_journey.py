@@ -10,6 +10,7 @@ ledger-student-*), so a person can see what each of them sees.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -165,6 +166,25 @@ def test_steward_logs_a_permission_and_the_researcher_works_on_restricted_data(
         listing.first.wait_for(timeout=SPAWN_DEADLINE_MS)
         assert listing.first.inner_text().strip() == repr([DATASET])
         shots(page, "restricted-data-listed")
+
+        # The guard (hdss_secure): the kernel above ran on the session cookie alone, with no
+        # token in the page, and the File menu offers no Download or Export.
+        config = json.loads(page.locator("#jupyter-config-data").text_content())
+        assert config["token"] == "", "JupyterLab would send a token header the server refuses"
+        page.locator(".lm-MenuBar-itemLabel", has_text="File").first.click()
+        menu = page.locator(".lm-Menu").filter(has_text="Save Notebook").first
+        menu.wait_for()
+        items = menu.inner_text()
+        assert "Download" not in items and "Export Notebook" not in items, items
+        shots(page, "secure-file-menu")
+        page.keyboard.press("Escape")
+        listed = page.locator(".jp-DirListing-item", has_text=".ipynb").first
+        listed.click(button="right")
+        context = page.locator(".lm-Menu").filter(has_text="Rename").first
+        context.wait_for()
+        assert "Download" not in context.inner_text(), context.inner_text()
+        shots(page, "secure-file-context-menu")
+        page.keyboard.press("Escape")
 
 
 def test_a_student_sees_nothing_of_the_projects_in_the_ledger(hub, chromium, request):

@@ -175,6 +175,7 @@ def test_ledger_on_opens_the_secure_profile_wiring(settings, tmp_path):
     assert s.permission_source.db_url == f"sqlite:///{tmp_path}/var/ledger.sqlite"
     assert s.permission_source.restricted_root == settings["data"].get("restricted_root", "")
     assert s.secure_network == "hdss-sandbox-secure"
+    assert s.secure_max_read_bytes == 1048576  # ledger.secure_max_read_bytes
     assert {svc["name"] for svc in c.JupyterHub.services} == {"idle-culler", "ledger", "promotion"}
     assert "custom:ledger:write" in c.JupyterHub.custom_scopes
 

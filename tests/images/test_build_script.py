@@ -31,6 +31,11 @@ def fake_repo(tmp_path) -> Path:
     helper = repo / "datasets" / "hdss_data"
     (helper / "__pycache__").mkdir(parents=True)
     (helper / "__init__.py").write_text("VIEWS = []\n")
+    guard = repo / "spawner" / "hdss_secure"
+    guard.mkdir(parents=True)
+    (guard / "__init__.py").write_text("")
+    (repo / "spawner" / "hdss_spawner").mkdir()
+    (repo / "spawner" / "hdss_spawner" / "spawner.py").write_text("")  # hub side: not copied
     (helper / "__pycache__" / "__init__.cpython-311.pyc").write_bytes(b"\0")
     return repo
 
@@ -49,6 +54,9 @@ def test_context_holds_course_helper_and_certs_but_no_caches(build, fake_repo, t
     files = sorted(p.relative_to(ctx).as_posix() for p in ctx.rglob("*") if p.is_file())
     assert "notebooks/01-intro.ipynb" in files
     assert "lib/hdss_data/__init__.py" in files
+    assert "lib/hdss_secure/__init__.py" in files
+    assert not [f for f in files if "hdss_spawner" in f]
+    assert "jupyter/hdss-secure.json" in files
     assert "ca-certificates/site.crt" in files
     assert "Dockerfile" in files and "requirements.txt" in files and "hdss-start" in files
     assert not [f for f in files if "__pycache__" in f or ".ipynb_checkpoints" in f]

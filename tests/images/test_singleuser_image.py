@@ -66,7 +66,7 @@ def test_tuning_keeps_a_consistent_environment(run):
     assert "No broken requirements found." in out
     enabled = {line.split()[0] for line in out.splitlines() if "enabled" in line}
     disabled = {line.split()[0] for line in out.splitlines() if "disabled" in line}
-    assert {"jupyterlab", "jupyter_server_terminals"} <= enabled
+    assert {"jupyterlab", "jupyter_server_terminals", "hdss_secure"} <= enabled
     assert {"jupyter_lsp", "notebook_shim"} <= disabled
     missing = run("python", "-c", "import rfc3987_syntax", check=False)
     assert "No module named 'rfc3987_syntax'" in missing.stderr

@@ -32,6 +32,7 @@ from tests.integration.ledger_helpers import (
     publish_restricted,
     service_api,
 )
+from tests.integration.secure_helpers import hub_login, open_server
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -274,13 +275,23 @@ def test_a_secure_server_reaches_nothing_but_the_hub(secure_container, shub, eng
         shub.stop_server(res)
 
 
+@pytest.mark.abuse
 def test_secure_server_serves_no_downloads(secure_container, shub):
+    """Only the owner's browser session opens the server; /files/ is refused even to it.
+
+    The whole guard (tokens, admins, exports, large reads, audit) is tested in
+    tests/integration/test_secure_guard.py.
+    """
     res = shub.users["res"]
     secure_container.exec_run(["sh", "-c", "echo result > ~/out.txt"], user="1000")
-    headers = {"Authorization": f"token {shub.user_token(res)}"}
     base = f"{shub.url}/user/{res}/{SERVER}"
-    assert requests.get(f"{base}/api/contents", headers=headers, timeout=30).status_code == 200
-    assert requests.get(f"{base}/files/out.txt", headers=headers, timeout=30).status_code == 404
+    session = hub_login(shub, res)
+    assert open_server(session, shub, res, SERVER).status_code == 200
+    assert session.get(f"{base}/api/contents", timeout=30).status_code == 200
+    assert session.get(f"{base}/api/contents/out.txt", timeout=30).json()["content"] == "result\n"
+    assert session.get(f"{base}/files/out.txt", timeout=30).status_code == 403
+    headers = {"Authorization": f"token {shub.user_token(res)}"}
+    assert requests.get(f"{base}/api/contents", headers=headers, timeout=30).status_code == 403
 
 
 def test_students_and_non_members_are_refused(shub, permitted):

@@ -51,3 +51,39 @@ def test_a_permission_that_still_names_the_mounted_data_covers_it():
 def test_an_amended_or_ended_permission_does_not():
     assert "no longer active" in secure.uncovered(None, ["a"])
     assert "b" in secure.uncovered(SimpleNamespace(datasets=("a",)), ["a", "b"])
+
+
+def test_no_download_args_make_a_guard_that_fails_to_load_stop_the_server():
+    assert "--ServerApp.reraise_server_extension_failures=True" in secure.NO_DOWNLOAD_ARGS
+
+
+def requested_by(who):
+    return SimpleNamespace(current_user=who)
+
+
+def test_only_the_owner_or_a_configured_service_starts_a_secure_server():
+    owner = SimpleNamespace(name="res", kind="user")
+    assert secure.requester_refusal(requested_by(owner), "res") == ("res", "")
+    service = SimpleNamespace(name="ops", kind="service", from_config=True)
+    assert secure.requester_refusal(requested_by(service), "res") == ("ops", "")
+
+
+@pytest.mark.abuse
+@pytest.mark.parametrize(
+    "who",
+    [
+        SimpleNamespace(name="admin", kind="user", admin=True),
+        SimpleNamespace(name="res2", kind="user"),
+        SimpleNamespace(name="added-at-runtime", kind="service", from_config=False),
+    ],
+)
+def test_anyone_else_is_refused_by_name(who):
+    name, reason = secure.requester_refusal(requested_by(who), "res")
+    assert name == who.name
+    assert "only res can start" in reason and who.name in reason and "not data stewards" in reason
+
+
+@pytest.mark.abuse
+def test_a_spawn_with_no_request_behind_it_is_refused():
+    assert secure.requester_refusal(None, "res")[1]
+    assert secure.requester_refusal(requested_by(None), "res")[1]
