@@ -17,25 +17,40 @@ import requests
 
 from hdss_harness.wait import wait_until
 
+# Ports handed out in this process: a port is free when asked for but taken only when its
+# server starts, so the next call must not hand it (or a pair's second port) out again.
+_HANDED_OUT: set[int] = set()
 
-def free_port() -> int:
+
+def _os_free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
+def free_port() -> int:
+    """A port free on 127.0.0.1 now and not handed out before by this process."""
+    for _ in range(100):
+        port = _os_free_port()
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
+    raise RuntimeError("no free port on 127.0.0.1 that was not handed out already")
+
+
 def free_port_pair() -> int:
     """A port p such that p and p+1 are free on 127.0.0.1 (proxy and its API)."""
     for _ in range(100):
-        port = free_port()
-        if port > 65000:
+        port = _os_free_port()
+        if port > 65000 or {port, port + 1} & _HANDED_OUT:
             continue
         try:
             with socket.socket() as s2:
                 s2.bind(("127.0.0.1", port + 1))
-            return port
         except OSError:
             continue
+        _HANDED_OUT.update((port, port + 1))
+        return port
     raise RuntimeError("no free pair of ports on 127.0.0.1")
 
 
