@@ -141,6 +141,7 @@ def main(argv: list[str] | None = None, fallback: Fallback | None = None) -> int
     except HdssError as e:
         print(f"hdss-audit: {e}", file=sys.stderr)
         return 2
+    audit = None
     try:
         audit = AuditLog(db, migrate=False, anchor=anchor)
         if args.command == "verify":
@@ -168,6 +169,9 @@ def main(argv: list[str] | None = None, fallback: Fallback | None = None) -> int
             file=sys.stderr,
         )
         return 2
+    finally:
+        if audit is not None:
+            audit.engine.dispose()  # a one-shot command leaves no connection behind
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -295,8 +295,13 @@ class AuditLog:
             query = query.where(entries.c.action == action)
         if limit is not None:
             query = query.limit(limit)
-        with self.engine.connect() as conn:
-            for row in conn.execution_options(yield_per=1000).execute(query):
+        # The result is closed explicitly, also when the caller stops early: on PostgreSQL
+        # yield_per reads through a server-side cursor that must not outlive its connection.
+        with (
+            self.engine.connect() as conn,
+            conn.execution_options(yield_per=1000).execute(query) as result,
+        ):
+            for row in result:
                 yield Entry.from_row(row)
 
     def latest(self, action: str, target: str, outcome: str | None = None) -> Entry | None:
@@ -339,8 +344,11 @@ class AuditLog:
             return fail(None, reading.problem)
         expected_seq, prev_hash, checked, last = 1, GENESIS_HASH, 0, None
         query = sa.select(entries).order_by(entries.c.seq)
-        with self.engine.connect() as conn:
-            for row in conn.execution_options(yield_per=1000).execute(query):
+        with (
+            self.engine.connect() as conn,
+            conn.execution_options(yield_per=1000).execute(query) as result,
+        ):
+            for row in result:
                 if row.seq != expected_seq:
                     return fail(
                         expected_seq,
