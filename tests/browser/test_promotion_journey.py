@@ -57,7 +57,7 @@ def hub(engine, synthetic_root, restricted_root, tmp_path_factory):
         restricted_root,
         {"researchers": ["res"], "stewards": ["steward"]},
         reconcile_seconds=60,
-        promotion={"timeout_seconds": RUN_DEADLINE_S},
+        promotion={"run_limits": {"seconds": RUN_DEADLINE_S}},
     )
 
 

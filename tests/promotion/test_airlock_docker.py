@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from hdss_hub.audit.log import AuditLog
 from hdss_hub.ledger.core import Ledger
-from hdss_hub.promotion.core import Airlock, AirlockConfig, Invalid, Refused
+from hdss_hub.promotion.core import Airlock, AirlockConfig, Conflict, Invalid, Refused
 
 from tests.promotion import nbs
 from tests.promotion.conftest import list_files, permission, put_files
@@ -207,3 +207,121 @@ def test_a_restart_fails_interrupted_runs_and_removes_their_containers(airlock, 
     assert airlock.get(req.id).state == "failed"
     assert "restarted" in airlock.get(req.id).run_outcome
     assert not engine.containers.list(all=True, filters={"name": airlock.cfg.prefix})
+
+
+# -- bounded runs: disk, memory, time and output limits (promotion.run_limits) -------------
+
+RUN_LIMITS = {"disk_limit": "16M", "mem_limit": "600M", "cpus": 1.0, "output_limit": "4M"}
+WRITE = 'open({where}, "w").write("x" * ({mib} << 20))'
+PLACES = ["/", "/home/jovyan", "/opt", "/opt/promotion/code", "/var/tmp", "/etc", "/run",
+          "/data/restricted", "/tmp", "/dev/shm", "OUTBOX"]  # fmt: skip
+PROBE_WRITES = nbs.notebook(
+    "import os\nrows = []\n"
+    f"for place in {PLACES!r}:\n"
+    "    place = output_dir if place == 'OUTBOX' else place\n"
+    "    try:\n"
+    "        open(os.path.join(place, 'probe.txt'), 'w').write('x')\n"
+    "        rows.append((place, 'writable'))\n"
+    "    except OSError as e:\n"
+    "        rows.append((place, type(e).__name__ + ' ' + str(e.errno)))\n"
+    "open(os.path.join(output_dir, 'places.csv'), 'w').write(\n"
+    "    'place,result\\n' + ''.join(f'{p},{r}\\n' for p, r in rows))\n"
+)
+
+
+def bounded(airlock, seconds: int = 90) -> Airlock:
+    for key, value in RUN_LIMITS.items():
+        setattr(airlock.cfg, key, value)
+    airlock.cfg.timeout_seconds = seconds
+    return airlock
+
+
+def assert_nothing_kept_or_released(airlock, engine, req) -> None:
+    """A run over a limit: no checks, no outbox anywhere, nothing to review or release."""
+    assert req.checks is None
+    outbox = airlock.outbox_dir(req.id)
+    assert not outbox.exists() or not any(outbox.iterdir())
+    workspace = list_files(engine, airlock.cfg.project_volume(PROJECT), f"promotions/{req.id}")
+    assert not [p for p in workspace if p.startswith("outbox/")], workspace
+    with pytest.raises(Conflict):
+        airlock.review("sam", req.id, "approve", "release whatever there is")
+    assert list_files(engine, airlock.cfg.home_volume("alice"), "results") == {}
+    last = [e for e in airlock.audit.entries() if e.action == "promotion.run"][-1]
+    assert last.target == f"promotion:{req.id}" and last.outcome == req.state
+    assert last.details["limit"] in ("disk", "memory", "seconds", "output")
+    assert not engine.containers.list(all=True, filters={"name": f"{airlock.cfg.prefix}-promote"})
+    assert airlock.audit.verify().ok
+
+
+def submit_and_run(airlock, engine, name: str, notebook: bytes):
+    put_files(engine, airlock.cfg.home_volume("alice"), {name: notebook})
+    return airlock.run(airlock.submit("alice", PROJECT, [name]).id)
+
+
+def test_positive_control_a_normal_run_under_the_limits_reaches_review(airlock, engine):
+    req = bounded(airlock).run(airlock.submit("alice", PROJECT, ["study"]).id)
+    assert req.state == "awaiting-review", airlock.run_log(req.id)
+    assert {r["path"]: r["status"] for r in req.checks}["persons_by_sex.csv"] == "pass"
+    req = airlock.review("sam", req.id, "approve", "aggregates of many persons")
+    home = list_files(engine, airlock.cfg.home_volume("alice"), f"results/{req.id}")
+    assert f"{req.id}/persons_by_sex.csv" in home
+
+
+def test_a_run_writes_only_to_its_bounded_tmpfs_mounts(airlock, engine):
+    req = submit_and_run(bounded(airlock), engine, "places.ipynb", PROBE_WRITES)
+    assert req.state == "awaiting-review", airlock.run_log(req.id)
+    rows = (airlock.outbox_dir(req.id) / "places.csv").read_text().splitlines()[1:]
+    writable = {p for p, r in (row.split(",") for row in rows) if r == "writable"}
+    assert writable == {"/tmp", "/dev/shm", "/opt/promotion/outbox"}, rows
+
+
+@pytest.mark.abuse
+@pytest.mark.parametrize(
+    "where, place",
+    [("f'{output_dir}/big.csv'", "its outbox"), ("'/tmp/big.bin'", "its scratch space /tmp")],
+)
+def test_a_run_that_fills_its_disk_fails_naming_the_limit_and_releases_nothing(
+    airlock, engine, where, place
+):
+    notebook = nbs.notebook(
+        'open(f"{output_dir}/partial.csv", "w").write("a,n\\nx,100\\n")',
+        WRITE.format(where=where, mib=64),
+    )
+    req = submit_and_run(bounded(airlock), engine, "fill.ipynb", notebook)
+    assert req.state == "failed", airlock.run_log(req.id)
+    assert "promotion.run_limits.disk = 16M" in req.run_outcome and place in req.run_outcome
+    assert "promotion.run_limits.disk" in airlock.run_log(req.id, full=False)
+    assert_nothing_kept_or_released(airlock, engine, req)
+
+
+@pytest.mark.abuse
+def test_a_run_that_allocates_past_its_memory_fails_naming_memory(airlock, engine):
+    notebook = nbs.notebook(
+        'open(f"{output_dir}/partial.csv", "w").write("a,n\\nx,100\\n")',
+        'hog = b"x" * (2 << 30)',
+    )
+    req = submit_and_run(bounded(airlock), engine, "hog.ipynb", notebook)
+    assert req.state == "failed", airlock.run_log(req.id)
+    assert "promotion.run_limits.memory = 600M" in req.run_outcome
+    assert_nothing_kept_or_released(airlock, engine, req)
+
+
+@pytest.mark.abuse
+def test_a_run_that_sleeps_past_its_time_fails_naming_seconds(airlock, engine):
+    notebook = nbs.notebook(
+        'open(f"{output_dir}/partial.csv", "w").write("a,n\\nx,100\\n")',
+        "import time\ntime.sleep(600)",
+    )
+    req = submit_and_run(bounded(airlock, seconds=15), engine, "sleeps.ipynb", notebook)
+    assert req.state == "timed-out", airlock.run_log(req.id)
+    assert "promotion.run_limits.seconds = 15" in req.run_outcome
+    assert_nothing_kept_or_released(airlock, engine, req)
+
+
+@pytest.mark.abuse
+def test_an_outbox_over_the_output_bound_is_not_copied_out(airlock, engine):
+    notebook = nbs.notebook(WRITE.format(where="f'{output_dir}/big.csv'", mib=8))
+    req = submit_and_run(bounded(airlock), engine, "big.ipynb", notebook)
+    assert req.state == "failed", airlock.run_log(req.id)
+    assert "promotion.run_limits.output = 4M" in req.run_outcome
+    assert_nothing_kept_or_released(airlock, engine, req)

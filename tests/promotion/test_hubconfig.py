@@ -26,7 +26,9 @@ def settings(**promotion):
 
 def test_service_command_carries_the_settings():
     services, roles = with_promotion(
-        settings(threshold=10, timeout_seconds=60), [], [{"name": "user", "scopes": ["self"]}]
+        settings(threshold=10, run_limits={"seconds": 60}),
+        [],
+        [{"name": "user", "scopes": ["self"]}],
     )
     (svc,) = services
     assert svc["name"] == "promotion"

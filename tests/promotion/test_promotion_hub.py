@@ -38,7 +38,7 @@ def phub(engine, data_roots, tmp_path_factory):
         restricted,
         {"researchers": ["res"], "stewards": ["steward", "steward2"]},
         reconcile_seconds=60,
-        promotion={"timeout_seconds": 180},
+        promotion={"run_limits": {"seconds": 180}},
     )
 
 

@@ -84,13 +84,15 @@ class AirlockConfig:
     synthetic_root: str = ""
     airlock_dir: str = "var/airlock"
     steward_group: str = "stewards"
+    # promotion.run_limits: seconds, memory, cpus, disk, output (see runner.RunSpec)
     timeout_seconds: int = 1800
-    mem_limit: str = "2g"
+    mem_limit: str = "2G"
     cpus: float = 1.0
+    disk_limit: str = "1G"
+    output_limit: str = "100M"
     pids_limit: int = 512
     max_files: int = 50
     max_input_bytes: int = 20 * 1024 * 1024
-    max_output_bytes: int = 100 * 1024 * 1024
     check: checks.Settings = field(default_factory=checks.Settings)
 
     def home_volume(self, user: str) -> str:
@@ -464,19 +466,7 @@ class Airlock:
             dataset_version=entry.version,
             image_id=req.image_id,
         )
-        spec = runner.RunSpec(
-            name=f"{self.cfg.prefix}-promote-{request_id}",
-            image_id=req.image_id,
-            binds={str(entry.path): entry.mount_path},
-            notebooks=req.notebooks,
-            data_root=entry.mount_path,
-            timeout_seconds=self.cfg.timeout_seconds,
-            mem_limit=self.cfg.mem_limit,
-            cpus=self.cfg.cpus,
-            pids_limit=self.cfg.pids_limit,
-            max_file_bytes=self.cfg.check.max_file_bytes,
-            max_output_bytes=self.cfg.max_output_bytes,
-        )
+        spec = self.run_spec(req, entry)
         self.progress[request_id] = "== starting\n"
         try:
             code = self._snapshot(req)
@@ -488,14 +478,13 @@ class Airlock:
             result = runner.RunResult("failed", None, f"== the run could not start: {e}")
         finally:
             self.progress.pop(request_id, None)
-        self._keep_outbox(req, result)
+        if result.limit is None:  # over a run limit: nothing of the run is kept
+            self._keep_outbox(req, result)
         if result.outcome != "succeeded":
             self._finish(
                 request_id,
                 State(result.outcome),
-                "the notebook failed"
-                if result.outcome == "failed"
-                else f"stopped after the time limit of {self.cfg.timeout_seconds} s",
+                result.reason or "the notebook failed",
                 result.log,
             )
             self.audit.append(
@@ -504,6 +493,7 @@ class Airlock:
                 target,
                 result.outcome,
                 exit_code=result.exit_code,
+                **({"limit": result.limit, "reason": result.reason} if result.limit else {}),
             )
             return self.get(request_id)
         reports = [
@@ -528,6 +518,23 @@ class Airlock:
             files={r.path: r.status for r in reports},
         )
         return self.get(request_id)
+
+    def run_spec(self, req: Request, entry: CatalogEntry) -> runner.RunSpec:
+        """How a request runs: its image, dataset, notebooks and the run limits."""
+        return runner.RunSpec(
+            name=f"{self.cfg.prefix}-promote-{req.id}",
+            image_id=req.image_id,
+            binds={str(entry.path): entry.mount_path},
+            notebooks=req.notebooks,
+            data_root=entry.mount_path,
+            timeout_seconds=self.cfg.timeout_seconds,
+            mem_limit=self.cfg.mem_limit,
+            cpus=self.cfg.cpus,
+            disk_limit=self.cfg.disk_limit,
+            output_limit=self.cfg.output_limit,
+            pids_limit=self.cfg.pids_limit,
+            max_file_bytes=self.cfg.check.max_file_bytes,
+        )
 
     def _snapshot(self, req: Request) -> list[File]:
         """The airlock's copy of the snapshot, each file checked against its recorded hash."""

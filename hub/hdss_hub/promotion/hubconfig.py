@@ -17,6 +17,8 @@ from hdss_common.db import DB_ENV
 from hdss_common.naming import HOME_VOLUME_TEMPLATE
 
 from ..ledger.hubconfig import audit_anchor, db_url
+from ..settings import SettingsError
+from .runner import limits_problem
 
 SERVICE = "promotion"
 DEFAULTS = {
@@ -24,14 +26,14 @@ DEFAULTS = {
     "port": 8092,
     "threshold": 5,
     "max_table_rows": 500,
-    "timeout_seconds": 1800,
-    "mem_limit": "2g",
-    "cpus": 1.0,
+    "run_limits": {"seconds": 1800, "memory": "2G", "cpus": 1.0, "disk": "1G", "output": "100M"},
 }
 
 
 def _promotion(settings: dict[str, Any]) -> dict[str, Any]:
-    return {**DEFAULTS, **(settings.get("promotion") or {})}
+    p = {**DEFAULTS, **(settings.get("promotion") or {})}
+    p["run_limits"] = {**DEFAULTS["run_limits"], **(p.get("run_limits") or {})}
+    return p
 
 
 def enabled(settings: dict[str, Any]) -> bool:
@@ -42,6 +44,10 @@ def promotion_services(settings: dict[str, Any]) -> list[dict[str, Any]]:
     if not enabled(settings):
         return []
     p = _promotion(settings)
+    limits = p["run_limits"]
+    problem = limits_problem(limits["memory"], limits["cpus"], limits["disk"], limits["output"])
+    if problem:
+        raise SettingsError(f"{problem}. Fix it and start again.")
     docker_cfg = settings.get("docker") or {}
     data = settings.get("data") or {}
     state_dir = Path((settings.get("hub") or {}).get("state_dir", "var")).absolute()
@@ -58,9 +64,11 @@ def promotion_services(settings: dict[str, Any]) -> list[dict[str, Any]]:
         f"--steward-group={(settings.get('ledger') or {}).get('steward_group', 'stewards')}",
         f"--threshold={p['threshold']}",
         f"--max-table-rows={p['max_table_rows']}",
-        f"--timeout-seconds={p['timeout_seconds']}",
-        f"--mem-limit={p['mem_limit']}",
-        f"--cpus={p['cpus']}",
+        f"--timeout-seconds={limits['seconds']}",
+        f"--mem-limit={limits['memory']}",
+        f"--cpus={limits['cpus']}",
+        f"--disk-limit={limits['disk']}",
+        f"--output-limit={limits['output']}",
     ]
     environment = {DB_ENV: db_url(settings), **audit_anchor(settings).env()}
     if docker_cfg.get("host"):

@@ -4,7 +4,8 @@ Started by the hub (see :mod:`.hubconfig`)::
 
     python -m hdss_hub.promotion.service --prefix=hdss --image=hdss/singleuser:latest \\
         --restricted-root=/srv/data/restricted --synthetic-root=/srv/data/synthetic \\
-        --airlock-dir=/srv/hub/airlock --threshold=5 --timeout-seconds=1800
+        --airlock-dir=/srv/hub/airlock --threshold=5 --timeout-seconds=1800 \\
+        --mem-limit=2G --cpus=1 --disk-limit=1G --output-limit=100M
 
 It shares the ledger's database (``$HDSS_LEDGER_DB_URL``): permissions are looked up
 there and every step goes into the one audit chain. It talks to the Docker engine
@@ -22,7 +23,7 @@ from traitlets import Float, Int, Unicode
 from ..audit import AnchorError, AnchorLog
 from ..ledger.core import Ledger
 from ..webservice import ConfigError, HubService
-from . import checks
+from . import checks, runner
 from .core import Airlock, AirlockConfig
 from .web import MAX_BODY, Context, make_app
 
@@ -52,9 +53,25 @@ class PromotionService(HubService):
     steward_group = Unicode("stewards", help="hub group of data stewards").tag(config=True)
     threshold = Int(5, help="smallest count that may be released").tag(config=True)
     max_table_rows = Int(500, help="tables with more rows are row-level data").tag(config=True)
-    timeout_seconds = Int(1800, help="wall-clock limit of one run").tag(config=True)
-    mem_limit = Unicode("2g", help="memory limit of a run").tag(config=True)
-    cpus = Float(1.0, help="CPU limit of a run").tag(config=True)
+    # promotion.run_limits (see runner.py): a run over one fails, naming it
+    timeout_seconds = Int(
+        1800, help="wall-clock limit of one run (settings promotion.run_limits.seconds)"
+    ).tag(config=True)
+    mem_limit = Unicode(
+        "2G", help="memory limit of a run (settings promotion.run_limits.memory)"
+    ).tag(config=True)
+    cpus = Float(1.0, help="CPU limit of a run (settings promotion.run_limits.cpus)").tag(
+        config=True
+    )
+    disk_limit = Unicode(
+        "1G",
+        help="size of each writable place of a run, its outbox and /tmp "
+        "(settings promotion.run_limits.disk)",
+    ).tag(config=True)
+    output_limit = Unicode(
+        "100M",
+        help="largest outbox copied out of a run (settings promotion.run_limits.output)",
+    ).tag(config=True)
 
     aliases = {
         "db-url": "PromotionService.db_url",
@@ -70,6 +87,8 @@ class PromotionService(HubService):
         "timeout-seconds": "PromotionService.timeout_seconds",
         "mem-limit": "PromotionService.mem_limit",
         "cpus": "PromotionService.cpus",
+        "disk-limit": "PromotionService.disk_limit",
+        "output-limit": "PromotionService.output_limit",
         "log-level": "Application.log_level",
     }
 
@@ -77,6 +96,7 @@ class PromotionService(HubService):
         db_url = self.require_db()
         if self.threshold < 1 or self.timeout_seconds < 1:
             raise ConfigError("--threshold and --timeout-seconds must be at least 1")
+        self.check_run_limits()
         if not self.restricted_root:
             raise ConfigError("--restricted-root is required (settings data.restricted_root)")
         try:
@@ -103,11 +123,21 @@ class PromotionService(HubService):
             timeout_seconds=self.timeout_seconds,
             mem_limit=self.mem_limit,
             cpus=self.cpus,
+            disk_limit=self.disk_limit,
+            output_limit=self.output_limit,
             check=checks.Settings(threshold=self.threshold, max_table_rows=self.max_table_rows),
         )
         airlock = Airlock(db_url, ledger, docker.from_env(timeout=60), cfg)
         ctx = Context(airlock=airlock, prefix=self.service_prefix, steward_group=self.steward_group)
         return ctx, address, port
+
+    def check_run_limits(self) -> None:
+        """ConfigError naming the setting when the run limits cannot be used."""
+        problem = runner.limits_problem(
+            self.mem_limit, self.cpus, self.disk_limit, self.output_limit
+        )
+        if problem:
+            raise ConfigError(problem)
 
     def start(self) -> None:
         ctx, address, port = self.build()

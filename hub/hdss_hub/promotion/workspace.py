@@ -15,7 +15,7 @@ import io
 import json
 import tarfile
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -31,6 +31,10 @@ ROOT_UID, USER_UID, USER_GID = 0, 1000, 100
 
 class WorkspaceError(Exception):
     """A file operation refused or failed; the message says which file and why."""
+
+
+class TooLarge(WorkspaceError):
+    """An archive read from the engine is over its size bound (nothing of it is kept)."""
 
 
 @dataclass
@@ -120,41 +124,62 @@ def read_tree(
     if rel:
         _no_links_on_the_way(container, rel, base)
     src = f"{base}/{rel}" if rel else base
-    top = PurePosixPath(src).name
     try:
         stream, _stat = container.get_archive(src)
     except NotFound:
         raise WorkspaceError(f"{rel or 'the folder'} does not exist") from None
     except APIError as e:
         raise WorkspaceError(f"cannot read {rel}: {e.explanation}") from None
+    return read_archive(stream, rel, PurePosixPath(src).name, max_file_bytes, max_total, problems)
+
+
+def read_archive(
+    stream: Iterable[bytes],
+    rel: str,
+    top: str,
+    max_file_bytes: int,
+    max_total: int,
+    problems: list[tuple[str, str]] | None = None,
+) -> list[File]:
+    """The regular files of a tar ``stream`` whose members sit under ``top``, named
+    ``rel/<member>``; read chunk by chunk and refused (TooLarge) once it is over
+    ``max_total`` bytes (plus 1 MiB for the archive's headers). ``problems`` as in
+    :func:`read_tree`."""
     files: list[File] = []
     total = 0
     with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as spool:
         for chunk in stream:
             total += len(chunk)
             if total > max_total + 1024 * 1024:
-                raise WorkspaceError(
+                raise TooLarge(
                     f"{rel or 'the folder'} holds more than {max_total:,} bytes, over the limit"
                 )
             spool.write(chunk)
         spool.seek(0)
-        with tarfile.open(fileobj=spool, mode="r|") as tar:
-            for member in tar:
-                inner = strip_top(member.name, top)
-                name = f"{rel}/{inner}".strip("/") if inner else rel or ""
-                probe = tarfile.TarInfo(name or top)
-                probe.type, probe.size, probe.linkname = member.type, member.size, member.linkname
-                problem = member_problem(probe, max_file_bytes)
-                if problem:
-                    if problems is None:
-                        raise WorkspaceError(problem)
-                    problems.append((name, problem))
-                    continue
-                if member.isdir():
-                    continue
-                handle = tar.extractfile(member)
-                files.append(File(name, handle.read() if handle else b""))
+        try:
+            _members(spool, rel, top, max_file_bytes, problems, files)
+        except tarfile.TarError as e:
+            raise WorkspaceError(f"cannot read {rel or top}: a broken archive ({e})") from None
     return files
+
+
+def _members(spool, rel, top, max_file_bytes, problems, files: list[File]) -> None:
+    with tarfile.open(fileobj=spool, mode="r|") as tar:
+        for member in tar:
+            inner = strip_top(member.name, top)
+            name = f"{rel}/{inner}".strip("/") if inner else rel or ""
+            probe = tarfile.TarInfo(name or top)
+            probe.type, probe.size, probe.linkname = member.type, member.size, member.linkname
+            problem = member_problem(probe, max_file_bytes)
+            if problem:
+                if problems is None:
+                    raise WorkspaceError(problem)
+                problems.append((name, problem))
+                continue
+            if member.isdir():
+                continue
+            handle = tar.extractfile(member)
+            files.append(File(name, handle.read() if handle else b""))
 
 
 def write_tree(
