@@ -1,8 +1,9 @@
 """A student's whole journey in a real browser (Debian's Chromium driven by Playwright).
 
 University login at the provider, the hub's home page, the spawn form, spawn progress,
-JupyterLab, a DuckDB query on /data/synthetic, and a refused write to /data. Every step is
-saved as a screenshot in tests/artifacts/screenshots/ so a person can see what a student sees.
+JupyterLab (never asking about Jupyter news), a DuckDB query on /data/synthetic, and a
+refused write to /data. Every step is saved as a screenshot in tests/artifacts/screenshots/
+so a person can see what a student sees.
 """
 
 from __future__ import annotations
@@ -13,7 +14,12 @@ import duckdb
 import pytest
 
 from tests.browser.conftest import Shots
-from tests.browser.journey import SPAWN_DEADLINE_MS, follow_spawn_into_new_notebook, run_cell
+from tests.browser.journey import (
+    SPAWN_DEADLINE_MS,
+    assert_not_asked_about_news,
+    follow_spawn_into_new_notebook,
+    run_cell,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.docker, pytest.mark.slow]
 
@@ -77,6 +83,7 @@ def test_student_logs_in_spawns_queries_synthetic_data_and_cannot_write_it(
     result.first.wait_for(timeout=SPAWN_DEADLINE_MS)
     assert result.first.inner_text().strip() == expected_counts(synthetic_root)
     shots(page, "duckdb-query")
+    assert_not_asked_about_news(page)  # nothing phones home, and nobody is asked to
 
     run_cell(page, WRITE)
     error = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")

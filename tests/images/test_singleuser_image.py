@@ -72,9 +72,9 @@ def test_tuning_keeps_a_consistent_environment(run):
     assert "No module named 'rfc3987_syntax'" in missing.stderr
 
 
-def test_jupyterlab_server_serves_lab_and_a_python_kernel(image, prefix):
+def start_lab(image: str, name: str) -> tuple[str, dict[str, str]]:
+    """``jupyter lab`` in the image on a free host port; its URL and auth header, once up."""
     token = secrets.token_hex(16)
-    name = f"{prefix}-lab"
     docker(
         "run",
         "-d",
@@ -99,11 +99,62 @@ def test_jupyterlab_server_serves_lab_and_a_python_kernel(image, prefix):
         lambda: f"no server:\n{docker('logs', name).stderr}",
         expect=(requests.ConnectionError,),
     )
+    return url, headers
+
+
+def test_jupyterlab_server_serves_lab_and_a_python_kernel(image, prefix):
+    url, headers = start_lab(image, f"{prefix}-lab")
     assert "JupyterLab" in requests.get(f"{url}/lab", headers=headers, timeout=30).text
     specs = requests.get(f"{url}/api/kernelspecs", headers=headers, timeout=30).json()
     assert "python3" in specs["kernelspecs"]
     kernel = requests.post(f"{url}/api/kernels", headers=headers, json={}, timeout=60)
     assert kernel.status_code == 201, kernel.text
+
+
+def page_config(html: str) -> dict:
+    """The ``jupyter-config-data`` JSON JupyterLab's page carries."""
+    start = html.index('id="jupyter-config-data"')
+    start = html.index(">", start) + 1
+    return json.loads(html[start : html.index("</script>", start)])
+
+
+def test_nothing_phones_home(image, prefix):
+    """No news feed, no update check, no PyPI extension manager; the news question is off."""
+    url, headers = start_lab(image, f"{prefix}-quiet")
+    config = page_config(requests.get(f"{url}/lab", headers=headers, timeout=30).text)
+    assert config["news"] == {"disabled": True}
+    assert config["extensionManager"]["name"] == "read-only"
+    assert config["extensionManager"]["can_install"] is False
+    # The server side answers without asking anyone: no news, no newer version.
+    assert requests.get(f"{url}/lab/api/news", headers=headers, timeout=30).json() == {"news": []}
+    update = requests.get(f"{url}/lab/api/update", headers=headers, timeout=30).json()
+    assert update == {"notification": None}
+    # JupyterLab's own settings: "fetchNews" is "false" (never), not "none" (which asks the
+    # student "Would you like to get notified about official Jupyter news?").
+    settings = requests.get(
+        f"{url}/lab/api/settings/@jupyterlab/apputils-extension:notification",
+        headers=headers,
+        timeout=30,
+    ).json()
+    defaults = {k: v.get("default") for k, v in settings["schema"]["properties"].items()}
+    assert defaults["fetchNews"] == "false"
+    assert defaults["checkForUpdates"] is False
+    # The same config reaches jupyterhub-singleuser, which reads the same config files.
+    out = docker(
+        "run",
+        "--rm",
+        "--name",
+        f"{prefix}-cfg",
+        image,
+        "python",
+        "-c",
+        "from jupyterhub.singleuser import make_singleuser_app\n"
+        "from jupyter_server.serverapp import ServerApp\n"
+        "app = make_singleuser_app(ServerApp)()\n"
+        "app.load_config_file()\n"
+        "print(app.config.LabApp.news_url, app.config.LabApp.extension_manager)\n",
+    ).stdout.split()
+    assert out == ["None", "readonly"]
 
 
 def test_papermill_runs_a_parameterised_notebook(run):
