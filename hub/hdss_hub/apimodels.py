@@ -16,6 +16,14 @@ from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
 
 REF = "#/components/schemas/{model}"
+# How a caller authenticates to a hub service's API (``security: [{"hubToken": []}]``).
+HUB_TOKEN = {
+    "type": "apiKey",
+    "in": "header",
+    "name": "Authorization",
+    "description": "'token <JupyterHub API token>'; in a browser the hub login "
+    "cookie is used instead",
+}
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -37,12 +45,14 @@ def _hint_key(loc: tuple[int | str, ...]) -> str:
     return ".".join("*" if isinstance(p, int) else str(p) for p in loc)
 
 
-def describe(error: ValidationError, hints: Mapping[str, str] | None = None) -> str:
+def describe(
+    error: ValidationError, hints: Mapping[str, str] | None = None, *, unknown: bool = True
+) -> str:
     """One clause per problem, ``field: what is wrong``, joined with ``; ``.
 
     ``hints`` (keyed by field, list positions as ``*``: ``"paths.*"``) replace pydantic's
     "String should match pattern ..." with what a valid value looks like; a field the model
-    does not know is named as unknown, with the fields it does.
+    does not know is named as unknown (``unknown=False``: in pydantic's words).
     """
     hints = hints or {}
     parts = []
@@ -53,14 +63,15 @@ def describe(error: ValidationError, hints: Mapping[str, str] | None = None) -> 
         hint = hints.get(_hint_key(loc))
         if e["type"] == "string_pattern_mismatch" and hint:
             msg = f"{str(e['input'])[:60]!r} is not valid: {hint}"
-        elif e["type"] == "extra_forbidden":
+        elif e["type"] == "extra_forbidden" and unknown:
             msg = "unknown field"
         parts.append(f"{where}: {msg}")
     return "; ".join(parts)
 
 
 def parse(model: type[M], data: object, hints: Mapping[str, str] | None = None) -> M:
-    """``data`` (a decoded JSON object) as ``model``, or :class:`BodyInvalid` saying why."""
+    """``data`` (a decoded JSON object) as ``model``, or :class:`BodyInvalid` saying why
+    (an unknown field, with the fields the model does know)."""
     if isinstance(data, model):
         return data
     if not isinstance(data, dict):
@@ -95,6 +106,26 @@ def json_answer(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-def json_body(model: type[BaseModel]) -> dict[str, Any]:
-    """A required JSON request body of ``model``."""
+def json_body(model: str | type[BaseModel]) -> dict[str, Any]:
+    """A required JSON request body of ``model`` (a model or its component's name)."""
     return {"required": True, "content": {"application/json": {"schema": ref(model)}}}
+
+
+def error_answers(descriptions: Mapping[str, str], *codes: str) -> dict[str, Any]:
+    """The responses ``codes``, each an ``Error`` body with its entry in ``descriptions``."""
+    return {code: json_answer(ref("Error"), descriptions[code]) for code in codes}
+
+
+def document(
+    *, title: str, description: str, base: str, paths: dict[str, Any], schemas: dict[str, Any]
+) -> dict[str, Any]:
+    """An OpenAPI 3.1 document of a hub service's API at ``base``, every operation behind
+    the caller's hub token (or login cookie)."""
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": "1", "description": description},
+        "servers": [{"url": base}],
+        "security": [{"hubToken": []}],
+        "paths": paths,
+        "components": {"securitySchemes": {"hubToken": HUB_TOKEN}, "schemas": schemas},
+    }

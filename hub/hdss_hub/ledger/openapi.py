@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
+from ..apimodels import components, document, error_answers, json_answer, json_body, ref
 from .schemas import PROJECT_ID_RE, USERNAME_RE, AmendIn, PermissionIn, PermissionOut, RevokeIn
 
 MAX_ID = 2**31 - 1
@@ -16,26 +18,15 @@ ERRORS = {
     "409": "conflicts with what is stored (duplicate reference, overlapping period, revoked)",
     "422": "the permission breaks a rule (pattern, unknown user or dataset, dates)",
 }
+_errors = partial(error_answers, ERRORS)
 
 
-def _schema(model) -> dict[str, Any]:
-    return model.model_json_schema(ref_template="#/components/schemas/{model}")
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict, description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _errors(*codes: str) -> dict[str, Any]:
-    return {c: _json(_ref("Error"), ERRORS[c]) for c in codes}
-
-
-def _body(name: str) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": _ref(name)}}}
+def _models() -> dict[str, Any]:
+    """The bodies' and the permission's schemas; the answer is documented as ``Permission``
+    (its model is ``PermissionOut``: ``Permission`` is the ledger's own class)."""
+    schemas = components([PermissionIn, AmendIn, RevokeIn], [PermissionOut])
+    schemas["Permission"] = schemas.pop("PermissionOut")
+    return schemas
 
 
 PERMISSION_ID = {
@@ -48,25 +39,23 @@ PERMISSION_ID = {
 
 def spec(api_prefix: str = "/services/ledger/api") -> dict[str, Any]:
     """The document served at ``<api_prefix>/openapi.json``."""
-    one = _json(_ref("Permission"), "the permission")
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "HDSS permission ledger",
-            "version": "1",
-            "description": "Research permissions for restricted data. Data stewards (hub group "
-            "or scope custom:ledger:write) log, amend and revoke; researchers "
-            "see the projects they are members of; others see nothing. Every "
-            "change and every denial is in the audit log.",
-        },
-        "servers": [{"url": api_prefix}],
-        "security": [{"hubToken": []}],
-        "paths": {
+    one = json_answer(ref("Permission"), "the permission")
+    return document(
+        title="HDSS permission ledger",
+        description="Research permissions for restricted data. Data stewards (hub group "
+        "or scope custom:ledger:write) log, amend and revoke; researchers "
+        "see the projects they are members of; others see nothing. Every "
+        "change and every denial is in the audit log.",
+        base=api_prefix,
+        paths={
             "/me": {
                 "get": {
                     "operationId": "whoami",
                     "summary": "who the ledger thinks you are",
-                    "responses": {"200": _json(_ref("Caller"), "the caller"), **_errors("403")},
+                    "responses": {
+                        "200": json_answer(ref("Caller"), "the caller"),
+                        **_errors("403"),
+                    },
                 }
             },
             "/permissions": {
@@ -94,8 +83,8 @@ def spec(api_prefix: str = "/services/ledger/api") -> dict[str, Any]:
                         },
                     ],
                     "responses": {
-                        "200": _json(
-                            {"type": "array", "items": _ref("Permission")}, "the permissions"
+                        "200": json_answer(
+                            {"type": "array", "items": ref("Permission")}, "the permissions"
                         ),
                         **_errors("400", "403"),
                     },
@@ -103,9 +92,9 @@ def spec(api_prefix: str = "/services/ledger/api") -> dict[str, Any]:
                 "post": {
                     "operationId": "logPermission",
                     "summary": "log a new permission (stewards)",
-                    "requestBody": _body("PermissionIn"),
+                    "requestBody": json_body(PermissionIn),
                     "responses": {
-                        "201": _json(_ref("Permission"), "logged"),
+                        "201": json_answer(ref("Permission"), "logged"),
                         **_errors("400", "403", "409", "422"),
                     },
                 },
@@ -120,7 +109,7 @@ def spec(api_prefix: str = "/services/ledger/api") -> dict[str, Any]:
                 "patch": {
                     "operationId": "amendPermission",
                     "summary": "amend with a reason (stewards)",
-                    "requestBody": _body("AmendIn"),
+                    "requestBody": json_body(AmendIn),
                     "responses": {"200": one, **_errors("400", "403", "404", "409", "422")},
                 },
             },
@@ -129,7 +118,7 @@ def spec(api_prefix: str = "/services/ledger/api") -> dict[str, Any]:
                 "post": {
                     "operationId": "revokePermission",
                     "summary": "revoke now, with a reason (stewards)",
-                    "requestBody": _body("RevokeIn"),
+                    "requestBody": json_body(RevokeIn),
                     "responses": {"200": one, **_errors("400", "403", "404", "409", "422")},
                 },
             },
@@ -150,8 +139,8 @@ def spec(api_prefix: str = "/services/ledger/api") -> dict[str, Any]:
                         },
                     ],
                     "responses": {
-                        "200": _json(
-                            {"type": "array", "items": _ref("AuditEntry")}, "entries in chain order"
+                        "200": json_answer(
+                            {"type": "array", "items": ref("AuditEntry")}, "entries in chain order"
                         ),
                         **_errors("400", "403"),
                     },
@@ -161,76 +150,65 @@ def spec(api_prefix: str = "/services/ledger/api") -> dict[str, Any]:
                 "get": {
                     "operationId": "verifyAudit",
                     "summary": "recompute the hash chain",
-                    "responses": {"200": _json(_ref("Verify"), "the result"), **_errors("403")},
+                    "responses": {
+                        "200": json_answer(ref("Verify"), "the result"),
+                        **_errors("403"),
+                    },
                 }
             },
         },
-        "components": {
-            "securitySchemes": {
-                "hubToken": {
-                    "type": "apiKey",
-                    "in": "header",
-                    "name": "Authorization",
-                    "description": "'token <JupyterHub API token>'; in a browser the hub login "
-                    "cookie is used instead",
-                }
+        schemas={
+            **_models(),
+            "Error": {
+                "type": "object",
+                "required": ["status", "message"],
+                "properties": {
+                    "status": {"type": "integer"},
+                    "message": {"type": "string", "minLength": 1},
+                },
             },
-            "schemas": {
-                "PermissionIn": _schema(PermissionIn),
-                "AmendIn": _schema(AmendIn),
-                "RevokeIn": _schema(RevokeIn),
-                "Permission": _schema(PermissionOut),
-                "Error": {
-                    "type": "object",
-                    "required": ["status", "message"],
-                    "properties": {
-                        "status": {"type": "integer"},
-                        "message": {"type": "string", "minLength": 1},
-                    },
+            "Caller": {
+                "type": "object",
+                "required": ["name", "role"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "role": {"type": "string", "enum": ["steward", "auditor", "researcher"]},
                 },
-                "Caller": {
-                    "type": "object",
-                    "required": ["name", "role"],
-                    "properties": {
-                        "name": {"type": "string"},
-                        "role": {"type": "string", "enum": ["steward", "auditor", "researcher"]},
-                    },
+            },
+            "AuditEntry": {
+                "type": "object",
+                "required": [
+                    "seq",
+                    "ts",
+                    "actor",
+                    "action",
+                    "target",
+                    "outcome",
+                    "details",
+                    "prev_hash",
+                    "hash",
+                ],
+                "properties": {
+                    "seq": {"type": "integer"},
+                    "ts": {"type": "string"},
+                    "actor": {"type": "string"},
+                    "action": {"type": "string"},
+                    "target": {"type": "string"},
+                    "outcome": {"type": "string"},
+                    "details": {"type": "object"},
+                    "prev_hash": {"type": "string"},
+                    "hash": {"type": "string"},
                 },
-                "AuditEntry": {
-                    "type": "object",
-                    "required": [
-                        "seq",
-                        "ts",
-                        "actor",
-                        "action",
-                        "target",
-                        "outcome",
-                        "details",
-                        "prev_hash",
-                        "hash",
-                    ],
-                    "properties": {
-                        "seq": {"type": "integer"},
-                        "ts": {"type": "string"},
-                        "actor": {"type": "string"},
-                        "action": {"type": "string"},
-                        "target": {"type": "string"},
-                        "outcome": {"type": "string"},
-                        "details": {"type": "object"},
-                        "prev_hash": {"type": "string"},
-                        "hash": {"type": "string"},
-                    },
-                },
-                "Verify": {
-                    "type": "object",
-                    "required": ["ok", "checked", "message"],
-                    "properties": {
-                        "ok": {"type": "boolean"},
-                        "checked": {"type": "integer"},
-                        "broken_seq": {"type": ["integer", "null"]},
-                        "message": {"type": "string"},
-                    },
+            },
+            "Verify": {
+                "type": "object",
+                "required": ["ok", "checked", "message"],
+                "properties": {
+                    "ok": {"type": "boolean"},
+                    "checked": {"type": "integer"},
+                    "broken_seq": {"type": ["integer", "null"]},
+                    "message": {"type": "string"},
                 },
             },
         },
-    }
+    )

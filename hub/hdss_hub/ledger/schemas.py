@@ -16,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from ..apimodels import describe, encodable
 from .errors import InvalidRequest
 
 PROJECT_ID_RE = r"^[a-z0-9][a-z0-9-]{1,40}$"
@@ -28,14 +29,6 @@ LINE_RE = r"^[^\x00-\x1f\x7f]+$"
 TEXT_RE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+$"
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)
-
-
-def _encodable(value: str) -> str:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("text must be valid UTF-8 (no lone surrogates)") from None
-    return value
 
 
 def _in_range(value: datetime) -> datetime:
@@ -56,12 +49,12 @@ def _unique(values: list[str]) -> list[str]:
 
 
 ProjectId = Annotated[str, Field(pattern=PROJECT_ID_RE, description="project id, e.g. diab-2026")]
-Username = Annotated[str, Field(pattern=USERNAME_RE, max_length=255), AfterValidator(_encodable)]
+Username = Annotated[str, Field(pattern=USERNAME_RE, max_length=255), AfterValidator(encodable)]
 DatasetName = Annotated[
     str, Field(pattern=DATASET_RE, max_length=63, description="plain name of a restricted dataset")
 ]
-Line = Annotated[str, Field(pattern=LINE_RE), AfterValidator(_encodable)]
-Text = Annotated[str, Field(pattern=TEXT_RE), AfterValidator(_encodable)]
+Line = Annotated[str, Field(pattern=LINE_RE), AfterValidator(encodable)]
+Text = Annotated[str, Field(pattern=TEXT_RE), AfterValidator(encodable)]
 Time = Annotated[
     AwareDatetime,
     AfterValidator(_in_range),
@@ -151,19 +144,13 @@ PATTERN_HINTS = {
     "reference": "a reference number is letters, digits, spaces and ./_:#-",
 }
 
-
-def describe(error: ValidationError) -> str:
-    """One line per problem: ``field: what is wrong``."""
-    parts = []
-    for e in error.errors(include_url=False):
-        where = ".".join(str(p) for p in e["loc"]) or "body"
-        msg = e["msg"].removeprefix("Value error, ")
-        if e["type"] == "string_pattern_mismatch" and e["loc"]:
-            hint = PATTERN_HINTS.get(str(e["loc"][0]))
-            if hint:
-                msg = f"{str(e['input'])[:60]!r} is not valid: {hint}"
-        parts.append(f"{where}: {msg}")
-    return "; ".join(parts)
+# The hints by field as :func:`describe` looks them up (list items as ``field.*``).
+HINTS = {
+    "project_id": PATTERN_HINTS["project_id"],
+    "datasets.*": PATTERN_HINTS["datasets"],
+    "members.*": PATTERN_HINTS["members"],
+    "reference": PATTERN_HINTS["reference"],
+}
 
 
 def parse(model: type[BaseModel], data: object) -> BaseModel:
@@ -177,7 +164,7 @@ def parse(model: type[BaseModel], data: object) -> BaseModel:
     try:
         return model.model_validate_json(text)
     except ValidationError as e:
-        raise InvalidRequest(describe(e)) from None
+        raise InvalidRequest(describe(e, HINTS, unknown=False)) from None
 
 
 def _json_default(value: object) -> str:

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
-from ..apimodels import components, json_answer, json_body, ref
+from ..apimodels import components, document, error_answers, json_answer, json_body, ref
 from .models import STATES
 from .schemas import ANSWERS, BODIES, MAX_ID, PromotionRequest, ReviewIn, SubmitIn
 
@@ -26,29 +27,21 @@ REQUEST_ID = {
     "required": True,
     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
 }
-
-
-def _errors(*codes: str) -> dict[str, Any]:
-    return {c: json_answer(ref("Error"), ERRORS[c]) for c in codes}
+_errors = partial(error_answers, ERRORS)
 
 
 def spec(base: str) -> dict[str, Any]:
     """The document served at ``<base>/openapi.json``."""
     one = json_answer(ref(PromotionRequest), "the request as you may see it")
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "HDSS promotion and airlock",
-            "version": "1",
-            "description": "Promote notebooks from the sandbox to the restricted data; only "
-            "checked, approved results come back. Researchers submit and follow their own "
-            "requests (findings without their detail, run logs as progress lines only); data "
-            "stewards (hub group or scope custom:ledger:write) see every request, read the "
-            "outputs and decide. Every step and every denial is in the audit log.",
-        },
-        "servers": [{"url": base}],
-        "security": [{"hubToken": []}],
-        "paths": {
+    return document(
+        title="HDSS promotion and airlock",
+        description="Promote notebooks from the sandbox to the restricted data; only "
+        "checked, approved results come back. Researchers submit and follow their own "
+        "requests (findings without their detail, run logs as progress lines only); data "
+        "stewards (hub group or scope custom:ledger:write) see every request, read the "
+        "outputs and decide. Every step and every denial is in the audit log.",
+        base=base,
+        paths={
             "/me": {
                 "get": {
                     "operationId": "whoami",
@@ -150,16 +143,5 @@ def spec(base: str) -> dict[str, Any]:
                 },
             },
         },
-        "components": {
-            "securitySchemes": {
-                "hubToken": {
-                    "type": "apiKey",
-                    "in": "header",
-                    "name": "Authorization",
-                    "description": "'token <JupyterHub API token>'; in a browser the hub login "
-                    "cookie is used instead",
-                }
-            },
-            "schemas": components(BODIES, ANSWERS),
-        },
-    }
+        schemas=components(BODIES, ANSWERS),
+    )
