@@ -9,29 +9,17 @@ pytest 9 yet, so the CLI runs against the service in this process.)
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 from hdss_hub.ledger import Ledger
 from hdss_hub.ledger.web import ServiceContext, make_app
+
+from tests.fuzzing import schemathesis_run
 
 from .helpers import HUB_USERS, HeaderAuth, ServerThread
 
 PREFIX = "/services/ledger/"
 MAX_EXAMPLES = 50
 TIME_BUDGET = 25
-CHECKS = [
-    "not_a_server_error",
-    "status_code_conformance",
-    "content_type_conformance",
-    "response_schema_conformance",
-    "negative_data_rejection",
-    "message_on_4xx",
-]
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -64,39 +52,13 @@ def fuzz_service(tmp_path):
 
 @pytest.mark.slow
 def test_api_fuzz(fuzz_service, tmp_path):
-    cli = Path(sys.executable).with_name("schemathesis")
-    env = {
-        **os.environ,
-        "SCHEMATHESIS_HOOKS": "tests.ledger.st_hooks",
-        "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
-    }
-    proc = subprocess.run(
-        [
-            str(cli),
-            "run",
-            f"{fuzz_service.url}{PREFIX}api/openapi.json",
-            "--header",
-            "Authorization: test steve",
-            "--checks",
-            ",".join(CHECKS),
-            "--max-examples",
-            str(MAX_EXAMPLES),
-            "--max-time",
-            str(TIME_BUDGET),
-            "--seed",
-            "20261101",
-            "--request-timeout",
-            "10",
-            "--workers",
-            "1",
-            "--report-dir",
-            str(tmp_path / "report"),
-        ],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=TIME_BUDGET + 60,
+    proc = schemathesis_run(
+        f"{fuzz_service.url}{PREFIX}api/openapi.json",
+        "steve",
+        tmp_path / "report",
+        hooks="tests.ledger.st_hooks",
+        max_examples=MAX_EXAMPLES,
+        time_budget=TIME_BUDGET,
     )
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
     # (An unknown check name or a hook that fails to import makes schemathesis exit non-zero.)
