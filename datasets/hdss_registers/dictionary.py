@@ -66,6 +66,20 @@ def markdown(manifest: dict) -> str:
     ]
     for src in manifest.get("sources", []):
         lines.append(
-            f"- {_cell(src['title'])}. <{src['path']}> Used for: {_cell(src.get('used_for', ''))}."
+            f"- `{src.get('key', '')}`: {_cell(src['title'])}. <{src['path']}> "
+            f"Used for: {_cell(src.get('used_for', ''))}."
         )
+    if manifest.get("code_lists"):
+        lines += [
+            "",
+            "## Code lists",
+            "",
+            "Every code column takes its values from one list; the list's sources are above.",
+            "",
+            "| list | codes | columns | sources |",
+            "|---|---:|---|---|",
+        ]
+        for cl in manifest["code_lists"]:
+            cols = ", ".join(f"`{c}`" for c in cl["columns"])
+            lines.append(f"| {cl['name']} | {cl['codes']} | {cols} | {', '.join(cl['sources'])} |")
     return "\n".join(lines) + "\n"

@@ -76,9 +76,11 @@ def _courses(t, rng):
     t2 = np.flatnonzero(ch.t2d <= ch.last)
     onset = ch.t2d[t2]
     base = np.maximum(onset, first[t2])
-    met = rng.random(len(t2)) < 0.85
+    met = rng.random(len(t2)) < P.METFORMIN_T2D["share"]
     ms = base + rng.integers(0, 90, len(t2))
-    parts.append((t2[met], np.full(met.sum(), IX["A10BA02"]), ms[met], stop[t2][met]))
+    me = ms + (rng.exponential(P.METFORMIN_T2D["mean_years"], len(t2)) * DPY).astype(np.int64)
+    me = np.minimum(me, stop[t2])
+    parts.append((t2[met], np.full(met.sum(), IX["A10BA02"]), ms[met], me[met]))
     for p, mean, market, a0, a1, day1, share in ADD_ONS:
         uses = rng.random(len(t2)) < p
         s = np.maximum(
@@ -92,6 +94,14 @@ def _courses(t, rng):
     s1 = np.maximum(ch.t1d[t1], first[t1])
     for a in ("A10AB05", "A10AE04"):
         parts.append((t1, np.full(len(t1), IX[a]), s1, stop[t1]))
+    m1 = rng.random(len(t1)) < P.METFORMIN_T1D["share"]
+    ms1 = np.maximum(
+        ch.t1d[t1] + (rng.exponential(P.METFORMIN_T1D["start_years"], len(t1)) * DPY),
+        np.maximum(s1 + 365, ch.birth[t1] + int(25 * DPY)),
+    ).astype(np.int64)
+    me1 = ms1 + (rng.exponential(P.METFORMIN_T1D["mean_years"], len(t1)) * DPY).astype(np.int64)
+    me1 = np.minimum(me1, stop[t1])
+    parts.append((t1[m1], np.full(m1.sum(), IX["A10BA02"]), ms1[m1], me1[m1]))
     who, atc, start, end = (np.concatenate(x) for x in zip(*parts, strict=True))
     ok = (start < end) & (start >= first[who])
     return who[ok], atc[ok], start[ok], end[ok]

@@ -22,17 +22,49 @@ from hdss_registers.simulate import CANCER_SITES, DPY, NEVER
 OTHER, T1D, T2D, CANCER = 0, 1, 2, 3
 CODES = [c.code for c in C.ICD10]
 CODE_IX = {c: i for i, c in enumerate(CODES)}
+# The department specialty of a contact, by the chapter of its A diagnosis (and a few
+# codes), as shares; endocrinology (08) sees diabetes and some other endocrine disease.
 CHAPTER_SPEC = {
-    "O": "60",
-    "S": "54",
-    "I": "10",
-    "C": "65",
-    "E": "24",
-    "H": "70",
-    "M": "54",
-    "K": "50",
-    "Z": "08",
-    "N": "50",
+    "A": {"05": 0.5, "01": 0.3, "09": 0.2},
+    "B": {"05": 0.6, "01": 0.4},
+    "C": {"24": 0.7, "30": 0.15, "32": 0.15},
+    "D": {"04": 0.4, "32": 0.3, "50": 0.3},
+    "E": {"08": 0.5, "01": 0.5},
+    "F": {"62": 1.0},
+    "G": {"22": 0.8, "10": 0.2},
+    "H": {"56": 1.0},
+    "I": {"06": 0.7, "01": 0.2, "31": 0.1},
+    "J": {"10": 0.6, "01": 0.3, "58": 0.1},
+    "K": {"32": 0.6, "09": 0.4},
+    "L": {"20": 0.7, "33": 0.3},
+    "M": {"54": 0.6, "12": 0.3, "26": 0.1},
+    "N": {"35": 0.5, "11": 0.3, "50": 0.2},
+    "O": {"50": 1.0},
+    "P": {"78": 1.0},
+    "Q": {"78": 1.0},
+    "R": {"14": 0.4, "01": 0.35, "30": 0.15, "06": 0.1},
+    "S": {"54": 0.8, "30": 0.1, "14": 0.1},
+    "T": {"14": 0.6, "01": 0.4},
+    "X": {"14": 1.0},
+    "Z": {"01": 0.3, "24": 0.2, "30": 0.2, "50": 0.1, "26": 0.1, "74": 0.1},
+}
+CODE_SPEC = {
+    "DI639": {"22": 1.0},
+    "DI839": {"31": 1.0},
+    "DH669": {"58": 1.0},
+    "DJ350": {"58": 1.0},
+    "DJ069": {"58": 0.5, "01": 0.5},
+    "DM069": {"12": 1.0},
+    "DN189": {"11": 1.0},
+    "DN921": {"50": 1.0},
+    "DN951": {"50": 1.0},
+    "DN800": {"50": 1.0},
+    "DZ348": {"50": 1.0},
+    "DZ501": {"26": 1.0},
+    "DZ511": {"24": 1.0},
+    "DZ031": {"24": 0.4, "30": 0.4, "32": 0.2},
+    "DF039": {"22": 0.5, "02": 0.5},
+    "DR531": {"02": 0.6, "01": 0.4},
 }
 SPEC_CODES = [s for s, _ in C.SPECIALTIES]
 SPEC_TEXT = dict(C.SPECIALTIES)
@@ -81,6 +113,16 @@ def _contacts(t: ChunkRows, rng: np.random.Generator) -> tuple[np.ndarray, np.nd
         add_w.append(w)
         add_d.append(onset[w])
         add_r.append(np.full(len(w), r, dtype=np.int8))
+    # Type 1 diabetes in adults: regular visits to a hospital diabetes clinic.
+    adult18 = ch.birth + int(18 * DPY)
+    lo = np.maximum(np.maximum(ch.t1d, adult18), np.maximum(ch.entry, P.START))
+    hi = ch.last + 1
+    w = np.flatnonzero((ch.t1d != NEVER) & (hi > lo))
+    n = rng.poisson(P.T1D_CLINIC_VISITS * (hi[w] - lo[w]) / DPY)
+    i = np.repeat(w, n)
+    add_w.append(i)
+    add_d.append(lo[i] + (rng.random(len(i)) * (hi[i] - lo[i])).astype(np.int64))
+    add_r.append(np.full(len(i), T1D, dtype=np.int8))
     who, day, reason = (np.concatenate(x) for x in (add_w, add_d, add_r))
     # The reason of an ordinary contact comes from the state on its day.
     plain = reason == OTHER
@@ -209,11 +251,12 @@ def _contact_rows(t: ChunkRows) -> Contacts:
     who, day, reason = _contacts(t, rng)
     age = t.age_at(who, day)
     a = _a_codes(t, rng, who, day, reason)
-    pattype = _patient_types(rng, reason)
+    chapter = np.array([c[1] for c in CODES])[a]
+    pattype = _patient_types(rng, reason, chapter)
     lpr3 = day >= P.LPR3_START
     end = _last_days(rng, ch.last[who], day, age, pattype, lpr3)
     acute = _acute(rng, pattype)
-    chapter = np.array([c[1] for c in CODES])[a]
+    hosp = rng.integers(0, len(C.HOSPITALS), len(who))
     return Contacts(
         who=who,
         day=day,
@@ -225,18 +268,23 @@ def _contact_rows(t: ChunkRows) -> Contacts:
         lpr3=lpr3,
         acute=acute,
         chapter=chapter,
-        spec_ix=_specialties(chapter, reason, age, pattype),
-        hosp=rng.integers(0, len(C.HOSPITALS), len(who)),
+        spec_ix=_specialties(rng, a, reason, age, pattype),
+        hosp=hosp,
         local=np.arange(len(who), dtype=np.int64) + ch.first_id * 1000,
         years=year_of(day),
     )
 
 
-def _patient_types(rng: np.random.Generator, reason: np.ndarray) -> np.ndarray:
-    """0 inpatient, 1 outpatient, 2 emergency; an onset or follow-up contact is never 2."""
+def _patient_types(rng: np.random.Generator, reason: np.ndarray, chapter: np.ndarray) -> np.ndarray:
+    """0 inpatient, 1 outpatient, 2 emergency; an onset or follow-up contact is never 2.
+    Symptoms (chapter R) are admitted more often than the average contact."""
     n = len(reason)
-    pt = rng.choice(3, size=n, p=list(P.PATTYPE_P.values()))
-    return np.where(reason == OTHER, pt, np.where(rng.random(n) < 0.5, 0, 1))
+    u = rng.random(n)
+    p_in = np.where(chapter == "R", P.PATTYPE_R_INPATIENT, P.PATTYPE_P["0"])
+    p_out = P.PATTYPE_P["2"] * (1 - p_in) / (1 - P.PATTYPE_P["0"])
+    pt = np.where(u < p_in, 0, np.where(u < p_in + p_out, 1, 2))
+    follow = np.where(rng.random(n) < P.REASON_INPATIENT, 0, 1)
+    return np.where(reason == OTHER, pt, follow)
 
 
 def _last_days(
@@ -263,16 +311,38 @@ def _acute(rng: np.random.Generator, pt: np.ndarray) -> np.ndarray:
     return (pt == 2) | ((pt == 0) & (rng.random(len(pt)) < 0.6))
 
 
+@lru_cache(maxsize=1)
+def _spec_table() -> np.ndarray:
+    """Cumulative specialty shares (an index into SPEC_CODES) per code of CODES."""
+    out = np.zeros((len(CODES), len(SPEC_CODES)))
+    for i, code in enumerate(CODES):
+        for spec, share in CODE_SPEC.get(code, CHAPTER_SPEC[code[1]]).items():
+            out[i, SPEC_CODES.index(spec)] = share
+    cum = np.cumsum(out, axis=1)
+    return cum / cum[:, -1:]
+
+
 def _specialties(
-    chapter: np.ndarray, reason: np.ndarray, age: np.ndarray, pt: np.ndarray
+    rng: np.random.Generator,
+    a: np.ndarray,
+    reason: np.ndarray,
+    age: np.ndarray,
+    pt: np.ndarray,
 ) -> np.ndarray:
-    """The specialty of each contact as an index into SPEC_CODES: from the chapter of the
-    A diagnosis, endocrinology for diabetes, paediatrics under 15, emergency medicine."""
-    spec = np.array([CHAPTER_SPEC.get(c, "08") for c in chapter])
-    spec = np.where(reason == T1D, "24", np.where(reason == T2D, "24", spec))
-    spec = np.where(age < 15, "36", np.where(pt == 2, "76", spec))
-    spec_ix = np.searchsorted(np.array(SPEC_CODES), spec, sorter=np.argsort(SPEC_CODES))
-    return np.argsort(SPEC_CODES)[spec_ix]
+    """The specialty of each contact as an index into SPEC_CODES: from the A diagnosis,
+    medical endocrinology (or internal medicine) for diabetes in adults, paediatrics for
+    children, emergency medicine for most emergency-room contacts."""
+    n = len(a)
+    u = rng.random((3, n))
+    spec = (u[0][:, None] > _spec_table()[a]).sum(1)
+    spec = np.minimum(spec, len(SPEC_CODES) - 1)
+    ix = {c: i for i, c in enumerate(SPEC_CODES)}
+    t1 = np.where(u[1] < 0.85, ix["08"], ix["01"])
+    t2 = np.where(u[1] < 0.45, ix["08"], ix["01"])
+    spec = np.where(reason == T1D, t1, np.where(reason == T2D, t2, spec))
+    child = (age < 15) | ((age < 18) & (reason == T1D))
+    spec = np.where(child & ((u[2] < 0.85) | (reason != OTHER)), ix["78"], spec)
+    return np.where((pt == 2) & ~child & (u[2] < 0.6), ix["14"], spec)
 
 
 def _procedure_rows(rng: np.random.Generator, sex: np.ndarray, c: Contacts) -> Procedures:

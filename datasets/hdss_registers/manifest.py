@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from hdss_registers import __version__
+from hdss_registers.codes import CODE_COLUMNS, CODE_LISTS
 from hdss_registers.schema import FRICTIONLESS, TABLES
 from hdss_registers.sources import SOURCES
 from hdss_registers.writer import sha256_file
@@ -99,8 +100,22 @@ def build_manifest(name: str, version: str, provenance: dict, files: dict[str, l
         ],
         "provenance": provenance,
         "sources": [dict(s) for s in SOURCES],
+        "code_lists": code_lists(),
         "resources": resources,
     }
+
+
+def code_lists() -> list[dict]:
+    """Each code list: its sources (keys of ``sources``), its size and the columns using it."""
+    return [
+        {
+            "name": name,
+            "sources": list(keys),
+            "codes": len(values),
+            "columns": [f"{t}.{c}" for t, c, n in CODE_COLUMNS if n == name],
+        }
+        for name, (values, keys) in CODE_LISTS.items()
+    ]
 
 
 def provenance(sensitivity: str, seed: int, size: str, persons: int, chunk: int) -> dict:

@@ -133,8 +133,11 @@ IMMIGRATIONS = np.array(
 # Age at immigration (knots of a density).
 IMMIGRANT_AGE = ([0, 10, 18, 22, 28, 35, 45, 60, 80], [2, 2, 3, 9, 10, 6, 2.5, 0.6, 0.1])
 
-# dst-dod: Gompertz fit to Danish life tables around 2020, mu(a) = A exp(B a) + C.
-GOMPERTZ = {1: (2.0e-5, 0.0936), 2: (1.25e-5, 0.0950)}  # baseline; disease HRs add the rest
+# dst-dod: Gompertz fit to Danish life tables around 2020, mu(a) = A exp(B a) + C, through
+# the death rates at 60 and 90 (men 0.0075 and 0.17, women 0.0048 and 0.135), A a little
+# lower because diabetes and cancer add their excess. Steep enough that about 5% of the
+# population is 80+ (dst-folk1a: 4.6% in 2020, 5.2% in 2023).
+GOMPERTZ = {1: (1.5e-5, 0.100), 2: (7.0e-6, 0.106)}
 MAKEHAM = 1.0e-4
 INFANT_MORTALITY = 0.0035  # extra hazard in the first year of life
 MORTALITY_TREND = -0.02  # log hazard change per calendar year (life expectancy rose)
@@ -150,6 +153,9 @@ T2D_INCIDENCE_AGE = (
     [0.0, 0.05, 0.6, 1.8, 4.5, 8.5, 11.5, 12.0, 10.0, 7.0],
 )
 T2D_FEMALE_RR = 0.72
+# Scale of the incidence and the 1995 prevalence above: diagnosed type 2 diabetes about
+# 4.4% of the population around 2020 (isaksen-2023, esundhed-diabetes), not 6%.
+T2D_SCALE = 0.72
 T2D_TREND = ([1995, 2000, 2005, 2011, 2016, 2023], [0.55, 0.72, 0.92, 1.10, 1.0, 0.92])
 T2D_IMMIGRANT_RR = 1.6
 # Prevalent (diagnosed) T2D at entry in 1995 by age, for persons resident then.
@@ -160,7 +166,21 @@ T2D_PREVALENCE_1995 = (
 # carstensen-2020: T1D incidence per 100,000 person-years by age (children highest).
 T1D_INCIDENCE_AGE = ([0, 5, 10, 14, 20, 30, 50, 100], [12, 25, 35, 30, 14, 9, 6, 4])
 T1D_PREVALENCE_AGE = ([0, 10, 20, 40, 60, 100], [0.0005, 0.002, 0.004, 0.005, 0.005, 0.004])
-DIABETES_MORTALITY_HR = {"t2d": 1.6, "t1d": 2.5}  # carstensen-2020 (SMR ~1.5-2.5)
+# Scale of both type 1 curves: about 0.55% of the population has type 1 (carstensen-2020,
+# diabetesforeningen: some 30,000 people).
+T1D_SCALE = 1.15
+DIABETES_MORTALITY_HR = {"t2d": 1.6, "t1d": 2.5}
+T1D_CLINIC_VISITS = 1.0  # dvdd: adults with type 1 are followed in hospital clinics
+# medstat, dvdd: glucose-lowering drugs. Metformin for about two thirds of people with
+# type 2, some of whom stop (years, exponential); so about 3% of the population buys
+# metformin in a year (medstat: ~180,000 users). Some adults with type 1 add metformin
+# for a few years (isaksen-2023: a reason the classifier needs its second branch).
+METFORMIN_T2D = {"share": 0.88, "mean_years": 50.0}
+METFORMIN_T1D = {
+    "share": 0.15,
+    "start_years": 8.0,
+    "mean_years": 3.0,
+}  # carstensen-2020 (SMR ~1.5-2.5)
 
 # dvdd: HbA1c in mmol/mol (IFCC).
 HBA1C_NO_DIABETES = (35.5, 3.6, 0.05)  # mean at age 50, between-person sd, per-year of age
@@ -212,7 +232,29 @@ CONTACT_RATE_AGE = (
 )
 CONTACT_FRAILTY_SHAPE = 1.2
 CONTACT_RR = {"diabetes": 1.6, "cancer": 3.0}
-PATTYPE_P = {"0": 0.22, "2": 0.58, "3": 0.20}  # inpatient, outpatient, emergency
+# Inpatient, outpatient, emergency. esundhed-lpr: about 0.13 inpatient admissions per
+# person-year (some 750,000 a year for 5.8 million people), and symptoms (chapter R) the
+# main diagnosis of about 15% of them, so R contacts are admitted more often.
+PATTYPE_P = {"0": 0.155, "2": 0.625, "3": 0.22}
+PATTYPE_R_INPATIENT = 0.215
+REASON_INPATIENT = 0.3  # diabetes and cancer contacts: mostly outpatient follow-up
+
+# sssy, andersen-2011: contacts with general practice (consultations, telephone and e-mail)
+# per person-year by age, about 7 in all (women of working age more); people with diabetes
+# add about four (quarterly controls). Shares by mode; e-mail grows from 2009.
+GP_CONTACT_AGE = (
+    [0, 2, 5, 15, 25, 45, 65, 80, 90, 100],
+    [9.0, 6.0, 3.2, 3.8, 5.0, 6.0, 8.5, 11.5, 13.0, 13.0],
+)
+GP_FEMALE_RR = 1.45
+GP_DIABETES_EXTRA = 4.0
+GP_MODE = {"phone": 0.30, "email": 0.20}  # the rest are consultations
+# dvdd: diabetes care outside hospital: a yearly check in general practice, eye screening
+# every other year, and diabetic foot care at a podiatrist for about a quarter (more in
+# type 1), some years after the diagnosis.
+DIABETES_CARE = {"yearly_check": 0.85, "eye_screening": 0.45}
+PODIATRY = {"t1d": 0.35, "t2d": 0.25, "years_to_referral": 4.0, "per_year": 3.0}
+HBA1C_FROM_GP = 0.85  # share of HbA1c samples taken in general practice
 
 # medstat: chronic drug use. For each drug group, the yearly start hazard by age (knots),
 # the sex it is restricted to, the yearly stop hazard and the ATC codes by period.

@@ -82,6 +82,39 @@ def icd_fk(col: str) -> ForeignKey:
 KOEN = Field("koen", I8, "Sex: 1 man, 2 woman")
 FOED = Field("foed_dag", DATE, "Date of birth")
 
+
+def _health_insurance(name: str, years: str) -> Table:
+    return Table(
+        name,
+        f"Sygesikringsregisteret ({name.upper()}), {years}",
+        "Services paid by the public health insurance in general practice, specialist "
+        "practice and at podiatrists: one row per person, week, practice speciality and "
+        "service, with the number of services. Services to 2005 are in sysi, from 2006 in "
+        "sssy (same columns). There is no date: honuge is the ISO week.",
+        (
+            PNR,
+            Field("honuge", STR, "Week of the service, yyww: two-digit ISO year, ISO week"),
+            Field(
+                "speciale",
+                STR,
+                "Speciality of the practice: 80 general practice, 15 ophthalmologist, "
+                "54 podiatrist (diabetic foot care)",
+            ),
+            Field("ydelsesnummer", STR, "Service number of the collective agreement"),
+            Field(
+                "barnmak",
+                I8,
+                "1 when the service was to the person's child (booked on the parent's pnr); "
+                "always 0 here: the model has no families",
+            ),
+            Field("antydel", I16, "Number of services"),
+        ),
+        (),
+        (person_fk(),),
+        partitioned=True,
+    )
+
+
 TABLES: tuple[Table, ...] = (
     Table(
         "t_person",
@@ -109,7 +142,7 @@ TABLES: tuple[Table, ...] = (
             FOED,
             Field("alder", I16, "Age in completed years on the reference date"),
             Field("civst", STR, "Civil status: U unmarried, G married, F divorced, E widowed"),
-            Field("kom", I16, "Municipality code (post-2007 codes)"),
+            Field("kom", I16, "Municipality code, one of the 98 codes from 2007 (101 Koebenhavn)"),
             Field("ie_type", I8, "Origin: 1 Danish origin, 2 immigrant, 3 descendant"),
         ),
         ("pnr", "aar"),
@@ -158,16 +191,30 @@ TABLES: tuple[Table, ...] = (
         (
             PNR,
             Field("recnum", STR, "Contact id, links lpr_diag and lpr_sksopr"),
-            Field("c_pattype", STR, "Patient type: 0 inpatient, 2 outpatient, 3 emergency"),
-            Field("c_indm", STR, "Admission mode: 1 acute, 2 planned"),
+            Field(
+                "c_pattype",
+                STR,
+                "Patient type (LPR2 value set): 0 heldoegnspatient (inpatient admission), "
+                "2 ambulant (outpatient), 3 skadestue (emergency room)",
+            ),
+            Field("c_indm", STR, "Admission mode: 1 akut (acute), 2 ikke akut (planned)"),
             Field("d_inddto", DATE, "Start date"),
             Field("d_uddto", DATE, "End date"),
             Field("c_sgh", STR, "Hospital code"),
-            Field("c_spec", STR, "Specialty code"),
+            Field(
+                "c_spec",
+                STR,
+                "Specialty of the department, two digits of the Danish specialty "
+                "classification, e.g. 08 medicinsk endokrinologi (lookup_spec.code)",
+            ),
             Field("c_adiag", STR, "Main (action) diagnosis, ICD-10 with D prefix"),
         ),
         ("recnum",),
-        (person_fk(), icd_fk("c_adiag")),
+        (
+            person_fk(),
+            icd_fk("c_adiag"),
+            ForeignKey(("c_spec",), "lookup_spec", ("code",)),
+        ),
         partitioned=True,
     ),
     Table(
@@ -204,7 +251,11 @@ TABLES: tuple[Table, ...] = (
         "lpr_a_kontakt",
         "LPR3 kontakter",
         "Hospital contacts from 1 March 2019 (LPR3): every outpatient visit is its own "
-        "contact; contacts belong to a course (forloeb).",
+        "contact; contacts belong to a course (forloeb). Delivery followed: the columns of "
+        "Sundhedsdatastyrelsen's LPR3_F tables kontakter/diagnoser/procedurer (dato_start, "
+        "hovedspeciale_ans, diagnosekode, diagnosetype) under the lpr_a_* table names; the "
+        "LPR_A delivery names the same columns kont_starttidspunkt, kont_ans_hovedspec, "
+        "diag_kode and diag_kode_type.",
         (
             Field("dw_ek_kontakt", I64, "Contact id"),
             Field("dw_ek_forloeb", I64, "Course id"),
@@ -215,12 +266,21 @@ TABLES: tuple[Table, ...] = (
             Field("tidspunkt_slut", STR, "End time"),
             Field("kontakttype", STR, "ALCA00 physical attendance, ALCA10 virtual contact"),
             Field("prioritet", STR, "ATA1 acute, ATA3 planned"),
-            Field("hovedspeciale_ans", STR, "Main specialty of the responsible unit"),
+            Field(
+                "hovedspeciale_ans",
+                STR,
+                "Main specialty of the responsible unit, its name in lower case as the "
+                "LPR3 delivery spells it, e.g. 'medicinsk endokrinologi' (lookup_spec.text)",
+            ),
             Field("sorenhed_ans", STR, "SOR code of the responsible unit"),
             Field("aktionsdiagnose", STR, "Action (main) diagnosis, ICD-10 with D prefix"),
         ),
         ("dw_ek_kontakt",),
-        (person_fk(), icd_fk("aktionsdiagnose")),
+        (
+            person_fk(),
+            icd_fk("aktionsdiagnose"),
+            ForeignKey(("hovedspeciale_ans",), "lookup_spec", ("text",)),
+        ),
         partitioned=True,
     ),
     Table(
@@ -284,7 +344,9 @@ TABLES: tuple[Table, ...] = (
         "Laboratoriedatabasen (RLRR), diabetes research extract",
         "Laboratory results. value is TEXT as in the register: numbers with a decimal point "
         "or comma, censored values like '<50', and words like 'Aflyst' (cancelled). HbA1c "
-        "is NPU03835 (%) before 2010 and NPU27300 (mmol/mol) after.",
+        "is NPU03835 (%) before 2010 and NPU27300 (mmol/mol) after. Delivery followed: the "
+        "diabetes research extract (lab_dm_forsker) with pnr and value; the general "
+        "extract (laboratorieproevesvar) names them patient_cpr (or cprnummer) and samplevalue.",
         (
             PNR,
             Field("samplingdate", DATE, "Sampling date"),
@@ -328,6 +390,8 @@ TABLES: tuple[Table, ...] = (
         (person_fk(),),
         partitioned=True,
     ),
+    _health_insurance("sysi", "1995-2005"),
+    _health_insurance("sssy", "2006-2023"),
     Table(
         "lookup_icd10",
         "SKS diagnosis codes",
@@ -387,6 +451,21 @@ TABLES: tuple[Table, ...] = (
             Field("isced", STR, "ISCED level"),
         ),
         ("hfaudd",),
+    ),
+)
+
+TABLES = TABLES + (
+    Table(
+        "lookup_spec",
+        "Danish specialty classification (Statistics Denmark's SPEC)",
+        "Specialties of hospital departments: LPR2 c_spec is the code, LPR3 "
+        "hovedspeciale_ans the text.",
+        (
+            Field("code", STR, "Two-digit specialty code (c_spec)"),
+            Field("text", STR, "Name as LPR3 spells it (hovedspeciale_ans)"),
+            Field("medical", STR, "endocrinology, medical (01-30 but 08) or other"),
+        ),
+        ("code",),
     ),
 )
 

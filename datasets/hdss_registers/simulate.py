@@ -130,10 +130,11 @@ def _prevalent_onsets(rng, birth, entry, sex, origin) -> tuple[np.ndarray, np.nd
     t1d = np.full(n, NEVER, dtype=np.int64)
     eligible = origin != 1
     p2 = interp(P.T2D_PREVALENCE_1995, age) * np.where(sex == 1, 1.0, P.T2D_FEMALE_RR)
+    p2 = p2 * P.T2D_SCALE
     has2 = eligible & (rng.random(n) < p2)
     back = np.minimum(age - 25, 12) * rng.random(n)
     t2d[has2] = entry[has2] - (back[has2] * DPY).astype(np.int64) - 1
-    has1 = eligible & ~has2 & (rng.random(n) < interp(P.T1D_PREVALENCE_AGE, age))
+    has1 = eligible & ~has2 & (rng.random(n) < interp(P.T1D_PREVALENCE_AGE, age) * P.T1D_SCALE)
     onset_age = np.minimum(age, 2 + rng.random(n) * 28)
     t1d[has1] = birth[has1] + (onset_age[has1] * DPY).astype(np.int64)
     return t2d, t1d
@@ -290,9 +291,9 @@ def _diabetes_onsets(rng: np.random.Generator, ch: Chunk, x: _AtRisk) -> None:
     w, ai, m = x.w, x.ai, x.m
     trend = np.interp(x.year, *P.T2D_TREND)
     free = (ch.t2d[w] == NEVER) & (ch.t1d[w] == NEVER)
-    h2 = curve(P.T2D_INCIDENCE_AGE, ai) / 1000 * trend
+    h2 = curve(P.T2D_INCIDENCE_AGE, ai) / 1000 * trend * P.T2D_SCALE
     h2 *= np.where(m, 1.0, P.T2D_FEMALE_RR) * np.where(ch.origin[w] == 2, P.T2D_IMMIGRANT_RR, 1.0)
-    h1 = curve(P.T1D_INCIDENCE_AGE, ai) / 1e5
+    h1 = curve(P.T1D_INCIDENCE_AGE, ai) / 1e5 * P.T1D_SCALE
     on2 = _exp_day(rng, np.where(free, h2, 0), x.s)
     on1 = _exp_day(rng, np.where(free, h1, 0), x.s)
     first1 = on1 < on2

@@ -148,4 +148,51 @@ SOURCES: tuple[dict, ...] = (
         "path": "https://medinfo.dk/sks/brows.php",
         "used_for": "ICD-10 codes with the D prefix and procedure codes",
     },
+    {
+        "key": "dst-spec",
+        "title": "Statistics Denmark, TIMES documentation: SPEC (specialty of the hospital "
+        "department, the Danish specialty classification: code and text)",
+        "path": "https://www.dst.dk/da/Statistik/dokumentation/Times/forebyggelsesregistret/spec",
+        "used_for": "LPR2 c_spec codes and LPR3 hovedspeciale_ans names (lookup_spec)",
+    },
+    {
+        "key": "sds-lpr2",
+        "title": "Sundhedsdatastyrelsen: Faellesindhold for basisregistrering af sygehuspatienter "
+        "(LPR2 reporting rules: patient type, admission mode, diagnosis types)",
+        "path": "https://sundhedsdatastyrelsen.dk/da/registre-og-services/"
+        "om-de-nationale-sundhedsregistre/sygedomme-laegemidler-og-behandlinger/"
+        "landspatientregisteret",
+        "used_for": "c_pattype (0, 2, 3), c_indm (1, 2), c_diagtype (A, B)",
+    },
+    {
+        "key": "dst-kommuner",
+        "title": "Statistics Denmark: Classification of municipalities (KOMMUNER, the 98 "
+        "municipalities from 2007)",
+        "path": "https://www.dst.dk/da/Statistik/dokumentation/nomenklaturer/kommuner",
+        "used_for": "bef.kom municipality codes",
+    },
+    {
+        "key": "dst-sssy",
+        "title": "Statistics Denmark, TIMES documentation: Sygesikringsregisteret (SSSY from "
+        "2006, SYSI before): PNR, HONUGE, SPECIALE, BARNMAK",
+        "path": "https://www.dst.dk/da/Statistik/dokumentation/Times/sygesikringsregister",
+        "used_for": "sysi and sssy columns, week coding yyww, speciality codes (80 general "
+        "practice, 54 podiatrist)",
+    },
+    {
+        "key": "andersen-2011",
+        "title": "Andersen JS, Olivarius NdeF, Krasnik A. The Danish National Health Service "
+        "Register. Scand J Public Health 2011;39(7 Suppl):34-37",
+        "path": "https://doi.org/10.1177/1403494810394718",
+        "used_for": "services in general practice and specialist practice, about 7 contacts "
+        "with general practice per person-year",
+    },
+    {
+        "key": "isaksen-2023",
+        "title": "Isaksen AA et al. Validation of register-based diabetes classifiers in "
+        "Danish data. Clin Epidemiol 2023;15:569-581 (the open-source diabetes classifier)",
+        "path": "https://doi.org/10.2147/CLEP.S407019",
+        "used_for": "the external diabetes classifier of the tests: type 2 ~4.4%, type 1 "
+        "~0.5% of the population",
+    },
 )

@@ -24,6 +24,7 @@ from hdss_registers.simulate import (
     NEVER,
     Chunk,
 )
+from hdss_registers.sssy import build_sssy
 
 ALPHABET = np.frombuffer(b"0123456789ABCDEFGHJKMNPQRSTVWXYZ", dtype=np.uint8)
 ID_BITS = 45
@@ -70,6 +71,7 @@ class ChunkTables:
         self.hospital()
         self.prescriptions()
         self.laboratory()
+        self.out.update(build_sssy(self))
         return self.out
 
     # -- population ---------------------------------------------------------------------
@@ -353,6 +355,22 @@ def lookup_tables() -> Built:
                     "text": [x.text for x in C.SKS],
                     "sex": [x.sex or None for x in C.SKS],
                     "kind": [x.kind for x in C.SKS],
+                },
+            ),
+            None,
+        ),
+        "lookup_spec": (
+            table(
+                "lookup_spec",
+                {
+                    "code": [c for c, _ in C.SPECIALTIES],
+                    "text": [t for _, t in C.SPECIALTIES],
+                    "medical": [
+                        "endocrinology"
+                        if c == "08"
+                        else ("medical" if c in C.MEDICAL_SPECIALTIES else "other")
+                        for c, _ in C.SPECIALTIES
+                    ],
                 },
             ),
             None,

@@ -147,3 +147,83 @@ def test_prescription_use_rises_with_age(small_db):
     assert rows[True] > rows[False]
     assert 0.75 < rows[True] < 0.98  # medstat: ~90% of 65+ redeem a prescription a year
     assert 0.45 < rows[False] < 0.8
+
+
+# Issue 17: published figures, each cited in the manifest (sources.py key in brackets).
+
+
+def test_share_aged_80_plus(small_db):
+    # dst-folk1a: 4.6% of the population was 80+ in 2020, 5.2% in 2023. Tolerance: about
+    # +-1 point, well beyond sampling noise (~0.1 point with ~60,000 persons).
+    share = one(small_db, "SELECT avg((alder >= 80)::int) FROM bef WHERE aar = 2020")
+    assert 0.04 < share < 0.058
+
+
+def test_metformin_users_per_year(small_db):
+    # medstat: about 180,000 people (3% of the population) redeem metformin in a year.
+    # 2.3-3.8%: a quarter either side; 6% (twice the figure) fails.
+    users = one(
+        small_db,
+        "SELECT count(DISTINCT pnr) FROM lmdb WHERE atc = 'A10BA02' AND year(eksd) = 2018",
+    )
+    assert 0.023 < users / pop(small_db, 2018) < 0.038
+
+
+def test_inpatient_admissions_per_person_year(small_db):
+    # esundhed-lpr: about 0.13 inpatient admissions per person-year (some 750,000 a year).
+    # 0.11-0.15 (+-15%); sampling noise is ~1% with ~8,000 admissions.
+    adm = one(
+        small_db,
+        "SELECT count(*) FROM lpr_adm WHERE c_pattype = '0' AND year(d_inddto) = 2015",
+    )
+    assert 0.11 < adm / pop(small_db, 2015) < 0.15
+
+
+def test_symptom_chapter_share_of_admissions(small_db):
+    # esundhed-lpr: symptoms and abnormal findings (ICD-10 chapter XVIII, R) are the main
+    # diagnosis of about 15% of inpatient admissions. 12.5-17.5%; 11% fails.
+    share = one(
+        small_db,
+        "SELECT avg((c_adiag LIKE 'DR%')::int) FROM lpr_adm WHERE c_pattype = '0' "
+        "AND year(d_inddto) BETWEEN 2010 AND 2018",
+    )
+    assert 0.125 < share < 0.175
+
+
+def test_gp_contacts_per_person_year(small_db):
+    # andersen-2011, sssy: about 7 contacts with general practice (consultations, phone and
+    # e-mail) per person-year. 5.5-8.5: the published figures range 6-8 over the years.
+    contacts = one(
+        small_db,
+        "SELECT sum(antydel) FROM sssy WHERE speciale = '80' "
+        "AND ydelsesnummer IN ('0101', '0105', '0201') AND honuge BETWEEN '1901' AND '1952'",
+    )
+    assert 5.5 < contacts / pop(small_db, 2019) < 8.5
+    # more for women and for the old
+    rows = dict(
+        small_db.execute("""
+        WITH c AS (SELECT pnr, sum(antydel) n FROM sssy WHERE speciale = '80'
+                   AND ydelsesnummer IN ('0101', '0105', '0201')
+                   AND honuge BETWEEN '1901' AND '1952' GROUP BY pnr)
+        SELECT b.alder >= 65, sum(coalesce(c.n, 0)) * 1.0 / count(*) FROM bef b
+        LEFT JOIN c USING (pnr) WHERE b.aar = 2019 GROUP BY 1""").fetchall()
+    )
+    assert rows[True] > rows[False]
+
+
+def test_diabetes_care_services(small_db):
+    # dvdd: people with diabetes have their eyes screened about every other year, and a
+    # minority (about a quarter) get diabetic foot care at a podiatrist; the yearly check
+    # in general practice reaches most of them.
+    rows = small_db.execute("""
+        WITH dm AS (SELECT DISTINCT pnr FROM lmdb WHERE atc LIKE 'A10%'
+                    AND eksd <= DATE '2018-12-31'),
+        s AS (SELECT pnr, max((speciale = '54')::int) foot, max((ydelsesnummer = '3011')::int) eye,
+                     max((speciale = '80' AND ydelsesnummer = '0120')::int) yearly
+              FROM sssy WHERE honuge BETWEEN '1901' AND '1952' GROUP BY pnr)
+        SELECT avg(coalesce(foot, 0)), avg(coalesce(eye, 0)), avg(coalesce(yearly, 0))
+        FROM bef b JOIN dm USING (pnr) LEFT JOIN s USING (pnr) WHERE b.aar = 2019""").fetchone()
+    foot, eye, yearly = rows
+    assert 0.08 < foot < 0.35
+    assert 0.25 < eye < 0.6
+    assert 0.6 < yearly < 0.95
