@@ -166,6 +166,13 @@ def fetch_problem(url: str, code: int | None, endpoint: str) -> tuple[int, str]:
     )
 
 
+def login_error(status: int, message: str) -> HTTPError:
+    """An error of the login service: its page is headed as one (hdss_hub.errorpages)."""
+    error = HTTPError(status, message)
+    error.hdss_kind = "login"
+    return error
+
+
 # -- the authenticator ---------------------------------------------------------------------
 
 
@@ -175,7 +182,7 @@ class ProbingLoginHandler(OAuthLoginHandler):
     async def get(self):
         problem = await self.authenticator.provider_problem()
         if problem:
-            raise HTTPError(problem[0], problem[1])
+            raise login_error(*problem)
         return super().get()
 
 
@@ -219,14 +226,14 @@ class SandboxOAuthenticator(GenericOAuthenticator):
             self.log.error(
                 "OIDC %s request %s %s failed: %s", endpoint, req.method, redact(req.url), e
             )
-            raise HTTPError(status, message) from None
+            raise login_error(status, message) from None
         except (OSError, TimeoutError) as e:
             status, message = fetch_problem(req.url, None, endpoint)
             self.log.error("OIDC provider unreachable at %s %s: %s", req.method, redact(req.url), e)
-            raise HTTPError(status, message) from None
+            raise login_error(status, message) from None
         except ValueError as e:  # the answer was not JSON
             self.log.error("OIDC %s answer from %s is not JSON: %s", endpoint, redact(req.url), e)
-            raise HTTPError(*fetch_problem(req.url, 502, endpoint)) from None
+            raise login_error(*fetch_problem(req.url, 502, endpoint)) from None
 
     async def provider_problem(self) -> tuple[int, str] | None:
         """None if the authorize endpoint answers; else (status, message for the user)."""

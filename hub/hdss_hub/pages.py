@@ -19,6 +19,8 @@ from hdss_common.catalog import CatalogError, Sensitivity, load_catalog
 from hdss_spawner.profiles import effective_groups, offered, parse_profiles
 from traitlets.config import Config
 
+from . import errorpages
+
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 LEDGER_URL = "/services/ledger/"
 log = logging.getLogger(__name__)
@@ -165,4 +167,11 @@ def apply_pages(settings: dict[str, Any], c: Config) -> None:
     c.JupyterHub.template_paths = [str(TEMPLATES)]
     c.JupyterHub.template_vars = {
         "hdss": partial(home_context, settings, projects=ledger_projects(settings)),
+        # error.html calls it: a heading that names what happened (hdss_hub.errorpages)
+        "hdss_error_page": _error_page_function,
     }
+    errorpages.install_handler()  # the proxy's error page asks about the server first
+
+
+def _error_page_function(user: Any) -> Callable[..., dict[str, str]]:
+    return errorpages.error_page

@@ -20,6 +20,7 @@ from tornado.web import HTTPError
 from traitlets import Any, Dict, Int, List, Unicode, default
 
 from . import policy, secure
+from .engine import EngineNotAnswering, engine_unreachable
 from .form import render_form, render_secure_form
 from .profiles import SECURE, Profile, choose, effective_groups, offered, parse_profiles
 from .readiness import wait_listening
@@ -320,8 +321,16 @@ class SandboxSpawner(DockerSpawner):
         raise HTTPError(403, secure.denial_message(self.project_id, reason, self.steward_group))
 
     async def start(self):
-        """DockerSpawner's start, returning only once the server listens (see readiness)."""
-        ip, port = await super().start()
+        """DockerSpawner's start, returning only once the server listens (see readiness).
+
+        An engine that does not answer fails the spawn with a message saying so."""
+        try:
+            ip, port = await super().start()
+        except Exception as e:
+            if engine_unreachable(e):
+                self.log.error("spawn %s: the engine does not answer: %r", self._log_name, e)
+                raise EngineNotAnswering() from e
+            raise
         await wait_listening(ip, port, timeout=self.http_timeout)
         return ip, port
 
