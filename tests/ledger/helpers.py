@@ -1,9 +1,11 @@
-"""Test-only helpers: run a tornado app in a thread on 127.0.0.1, identify callers by header."""
+"""Test-only helpers: run a tornado app in a thread on 127.0.0.1, identify callers by header;
+fill an audit log, in order or from many threads at once."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
+from typing import Any
 
 from tornado import web
 from tornado.httpserver import HTTPServer
@@ -68,3 +70,30 @@ class ServerThread:
     def __exit__(self, *exc) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
+
+
+def fill(audit: Any, clock: Any, n: int = 5, start: int = 0) -> None:
+    """Append ``n`` permission entries (``permission:<start>`` on), a minute apart."""
+    for i in range(start, start + n):
+        audit.append("steve", "permission.log", f"permission:{i}", "ok", n=i)
+        clock.advance(minutes=1)
+
+
+def append_from_threads(audit: Any, threads: int, per_thread: int) -> list[Exception]:
+    """``threads`` threads at once, each appending ``per_thread`` entries (actor
+    ``worker<t>``, target ``item:<t>:<i>``); what they raised (a test wants nothing)."""
+    errors: list[Exception] = []
+
+    def work(t: int) -> None:
+        try:
+            for i in range(per_thread):
+                audit.append(f"worker{t}", "test.append", f"item:{t}:{i}", "ok")
+        except Exception as e:  # reported to the test
+            errors.append(e)
+
+    pool = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
+    for th in pool:
+        th.start()
+    for th in pool:
+        th.join()
+    return errors

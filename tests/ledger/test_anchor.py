@@ -14,7 +14,6 @@ import os
 import stat
 import subprocess
 import sys
-import threading
 
 import pytest
 import sqlalchemy as sa
@@ -25,6 +24,8 @@ from hdss_hub.audit.log import GENESIS_HASH, entry_hash
 from traitlets.config import Config
 
 from tests.conftest import PROJECT_DIR, VENV_BIN
+
+from .helpers import append_from_threads, fill
 
 abuse = pytest.mark.abuse
 
@@ -39,12 +40,6 @@ def audit(db_url, clock, anchor):
     log = AuditLog(db_url, clock=clock, anchor=anchor)
     yield log
     log.engine.dispose()
-
-
-def fill(audit, clock, n=5, start=0):
-    for i in range(start, start + n):
-        audit.append("steve", "permission.log", f"permission:{i}", "ok", n=i)
-        clock.advance(minutes=1)
 
 
 def rewrite_from(audit, seq, **change):
@@ -113,21 +108,8 @@ def test_an_empty_chain_without_anchor_files_verifies(audit, anchor):
 
 
 def test_concurrent_appends_from_threads_are_all_anchored(audit, anchor):
-    threads, per_thread, errors = 6, 10, []
-
-    def work(t):
-        try:
-            for i in range(per_thread):
-                audit.append(f"worker{t}", "test.append", f"item:{t}:{i}", "ok")
-        except Exception as e:  # reported below
-            errors.append(e)
-
-    pool = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
-    for th in pool:
-        th.start()
-    for th in pool:
-        th.join()
-    assert errors == []
+    threads, per_thread = 6, 10
+    assert append_from_threads(audit, threads, per_thread) == []
     result = audit.verify()
     assert result.ok, result.message()
     seqs = sorted(int(line.split()[1]) for line in anchor.log_path.read_text().splitlines())

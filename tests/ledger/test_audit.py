@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import threading
 from datetime import datetime
 
 import pytest
@@ -12,18 +11,14 @@ import sqlalchemy as sa
 from hdss_hub.audit import AuditLog
 from hdss_hub.audit.cli import main as audit_cli
 
+from .helpers import append_from_threads, fill
+
 
 @pytest.fixture
 def audit(db_url, clock):
     log = AuditLog(db_url, clock=clock)
     yield log
     log.engine.dispose()
-
-
-def fill(audit, clock, n=5):
-    for i in range(n):
-        audit.append("steve", "permission.log", f"permission:{i}", "ok", n=i)
-        clock.advance(minutes=1)
 
 
 def test_entries_chain_and_verify(audit, clock):
@@ -81,21 +76,8 @@ def test_rewritten_tail_is_caught_by_anchor(audit, clock):
 
 
 def test_concurrent_appends_lose_nothing(audit):
-    threads, per_thread, errors = 6, 15, []
-
-    def work(t):
-        try:
-            for i in range(per_thread):
-                audit.append(f"worker{t}", "test.append", f"item:{t}:{i}", "ok")
-        except Exception as e:  # reported below
-            errors.append(e)
-
-    pool = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
-    for th in pool:
-        th.start()
-    for th in pool:
-        th.join()
-    assert errors == []
+    threads, per_thread = 6, 15
+    assert append_from_threads(audit, threads, per_thread) == []
     entries = list(audit.entries())
     assert [e.seq for e in entries] == list(range(1, threads * per_thread + 1))
     assert {e.target for e in entries} == {
