@@ -47,6 +47,9 @@ bench: venv proxy engine images ## Benchmarks: spawn latency and memory, dataset
 	$(PY) bench/bench_spawn.py --out bench/results
 	$(PY) bench/bench_datasets.py --out bench/results
 
+bench-full: venv ## Not in bench: generate, verify and time the full size (5,000,000 persons, ~16 GB, tens of minutes)
+	$(PY) bench/bench_datasets.py --size full --out bench/results
+
 test-ansible: host-deps test-deps venv engine ## Only the Ansible tests (lint, converge, idempotence, check mode)
 	CI=$${CI:-} $(PYTEST) -p no:cacheprovider tests/ansible
 

@@ -9,6 +9,10 @@
    the same tables, in the same run; median of ``--repeats`` runs each and the ratio.
 
 Writes ``datasets.json`` and ``datasets.md`` into ``--out``.
+
+``--size full`` (``make bench-full``, not part of ``make bench``) generates the full size
+(5,000,000 persons) instead, then times ``hdss-dataset verify`` on it, and writes
+``datasets-full.json`` and ``datasets-full.md``; no query (pandas cannot hold its CSVs).
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ FROM risk GROUP BY koen, ageband ORDER BY koen, ageband
 """
 
 
-def generate(out: Path, persons: int, seed: int) -> dict:
+def generate(out: Path, persons: int, seed: int, size: str = "small") -> dict:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(
@@ -56,7 +60,7 @@ def generate(out: Path, persons: int, seed: int) -> dict:
             *CLI,
             "generate",
             "--size",
-            "small",
+            size,
             "--persons",
             str(persons),
             "--seed",
@@ -89,6 +93,60 @@ def generate(out: Path, persons: int, seed: int) -> dict:
         "version": version.name,
         "path": str(version),
     }
+
+
+def verify(version: Path) -> dict:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    subprocess.run([*CLI, "verify", str(version)], capture_output=True, text=True, check=True)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"verify_wall_s": round(wall, 1), "verify_cpu_s": round(cpu, 1)}
+
+
+def full_markdown(res: dict) -> str:
+    g = res["generation"]
+    return "\n".join(
+        [
+            "# Dataset benchmark: full size",
+            "",
+            f"Machine: {g['cpus']} CPUs, 1-minute load average {g['load_avg_1m']:.1f} at the start.",
+            "",
+            "| measure | value |",
+            "|---|---:|",
+            f"| persons generated | {g['persons']:,} |",
+            f"| rows written | {g['rows']:,} |",
+            f"| wall time | {g['wall_s']} s |",
+            f"| persons per second (wall) | {g['persons_per_s']:,} |",
+            f"| CPU seconds | {g['cpu_s']} |",
+            f"| peak RSS (generate; verify: max of both) | {g['peak_rss_mb']:,} MB |",
+            f"| size on disk | {g['bytes'] / 1e9:,.1f} GB |",
+            f"| verify wall time | {res['verify']['verify_wall_s']} s |",
+            f"| verify CPU seconds | {res['verify']['verify_cpu_s']} |",
+            f"| peak RSS after verify | {res['verify_peak_rss_mb']:,} MB |",
+            "",
+        ]
+    )
+
+
+def full(a) -> int:
+    out = a.out / "hdss-bench-full"
+    gen = generate(out / "root", a.persons or 5_000_000, a.seed, size="full")
+    version = Path(gen.pop("path"))
+    ver = verify(version)
+    res = {
+        "generation": gen,
+        "verify": ver,
+        "verify_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
+    }
+    (a.out / "datasets-full.json").write_text(json.dumps(res, indent=2) + "\n")
+    (a.out / "datasets-full.md").write_text(full_markdown(res))
+    print(full_markdown(res))
+    if not a.keep:
+        subprocess.run(["chmod", "-R", "u+w", str(out)], check=False)
+        subprocess.run(["rm", "-rf", str(out)], check=False)
+    return 0
 
 
 def duckdb_query(version: Path) -> pd.DataFrame:
@@ -189,11 +247,16 @@ def markdown(res: dict) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
-    ap.add_argument("--persons", type=int, default=100_000)
+    ap.add_argument("--size", choices=("small", "full"), default="small")
+    ap.add_argument("--persons", type=int, default=None)
+    ap.add_argument("--keep", action="store_true", help="full: keep the generated dataset")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--repeats", type=int, default=5)
     a = ap.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)
+    if a.size == "full":
+        return full(a)
+    a.persons = a.persons or 100_000
     with tempfile.TemporaryDirectory(prefix="hdss-bench-") as tmp:
         tmp = Path(tmp)
         gen = generate(tmp / "root", a.persons, a.seed)

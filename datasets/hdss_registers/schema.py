@@ -19,6 +19,7 @@ STR, I8, I16, I32, I64, F64, DATE = (
     pa.float64(),
     pa.date32(),
 )
+ROW_GROUP_ROWS = 8192  # clustered tables only; the others have one row group per chunk
 FRICTIONLESS = {
     STR: "string",
     I8: "integer",
@@ -54,6 +55,9 @@ class Table:
     primary_key: tuple[str, ...] = ()
     foreign_keys: tuple[ForeignKey, ...] = ()
     partitioned: bool = False  # one Parquet file per calendar year
+    # Rows ordered by this column within each chunk and year, cut into row groups of at
+    # most ROW_GROUP_ROWS with min/max statistics: a filter on it skips most row groups.
+    cluster_by: str | None = None
 
     @property
     def arrow_schema(self) -> pa.Schema:
@@ -112,6 +116,7 @@ def _health_insurance(name: str, years: str) -> Table:
         (),
         (person_fk(),),
         partitioned=True,
+        cluster_by="speciale",
     )
 
 
@@ -229,6 +234,7 @@ TABLES: tuple[Table, ...] = (
         ("recnum", "c_diag", "c_diagtype"),
         (ForeignKey(("recnum",), "lpr_adm", ("recnum",)), icd_fk("c_diag")),
         partitioned=True,
+        cluster_by="c_diag",
     ),
     Table(
         "lpr_sksopr",
@@ -299,6 +305,7 @@ TABLES: tuple[Table, ...] = (
             icd_fk("diagnosekode"),
         ),
         partitioned=True,
+        cluster_by="diagnosekode",
     ),
     Table(
         "lpr_a_procedurer",
@@ -338,6 +345,7 @@ TABLES: tuple[Table, ...] = (
         (),
         (person_fk(), ForeignKey(("atc",), "lookup_atc", ("atc",))),
         partitioned=True,
+        cluster_by="atc",
     ),
     Table(
         "lab_dm_forsker",
@@ -361,6 +369,7 @@ TABLES: tuple[Table, ...] = (
         (),
         (person_fk(), ForeignKey(("analysiscode",), "lookup_npu", ("code",))),
         partitioned=True,
+        cluster_by="analysiscode",
     ),
     Table(
         "uddf",

@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hdss_registers.schema import BY_NAME
+from hdss_registers.schema import BY_NAME, ROW_GROUP_ROWS
 
 PARQUET_OPTIONS = dict(
     compression="zstd",
@@ -49,11 +49,26 @@ def file_name(table: str, year: int | None) -> str:
     return f"{table}/{table}.parquet" if year is None else f"{table}/{table}_{year}.parquet"
 
 
+def cluster(data: pa.Table, column: str) -> pa.Table:
+    """Rows ordered by ``column`` (stable, so the person and date order stays within)."""
+    col = data.column(column).combine_chunks()
+    if pa.types.is_dictionary(col.type):
+        values = col.dictionary.to_pylist()
+        rank = np.empty(len(values), dtype=np.int64)
+        rank[np.argsort(np.array(values, dtype=object), kind="stable")] = np.arange(len(values))
+        key = rank[col.indices.to_numpy(zero_copy_only=False)]
+    else:
+        key = np.array(col.to_pylist(), dtype=object)
+    order = np.argsort(key, kind="stable")
+    return data.take(pa.array(order))
+
+
 def split(built: dict[str, tuple[pa.Table, np.ndarray | None]]) -> Parts:
     """Cut each table into its files (one per year when partitioned). Runs in the workers."""
     parts: Parts = []
     for name, (data, years) in built.items():
-        if not BY_NAME[name].partitioned or years is None:
+        spec = BY_NAME[name]
+        if not spec.partitioned or years is None:
             parts.append((file_name(name, None), compact(data)))
             continue
         order = np.argsort(years, kind="stable")
@@ -63,9 +78,10 @@ def split(built: dict[str, tuple[pa.Table, np.ndarray | None]]) -> Parts:
         sorted_data = data.take(pa.array(order)) if len(ys) else data
         for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
             if hi > lo:
-                parts.append(
-                    (file_name(name, int(ys[lo])), compact(sorted_data.slice(lo, hi - lo)))
-                )
+                piece = sorted_data.slice(lo, hi - lo)
+                if spec.cluster_by:
+                    piece = cluster(piece, spec.cluster_by)
+                parts.append((file_name(name, int(ys[lo])), compact(piece)))
     return parts
 
 
@@ -92,6 +108,9 @@ class TableWriter:
             # Statistics (min/max) on dates and numbers, for row-group pruning; string
             # min/max is costly and no query here prunes on it.
             others = [f.name for f in data.schema if f.name not in strings]
+            cluster_by = BY_NAME[rel.split("/", 1)[0]].cluster_by
+            if cluster_by:
+                others.append(cluster_by)
             w = self.writers[rel] = pq.ParquetWriter(
                 path,
                 data.schema,
@@ -100,7 +119,8 @@ class TableWriter:
                 **PARQUET_OPTIONS,
             )
             self.rows[rel] = 0
-        w.write_table(data, row_group_size=max(data.num_rows, 1))
+        clustered = BY_NAME[rel.split("/", 1)[0]].cluster_by
+        w.write_table(data, row_group_size=ROW_GROUP_ROWS if clustered else max(data.num_rows, 1))
         self.rows[rel] += data.num_rows
         self.total_rows += data.num_rows
 
