@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import io
+import secrets
+import shutil
+import stat
 import tarfile
+from pathlib import Path
 
 import docker
+import duckdb
 import pytest
 
 from tests.conftest import unique_prefix
 from tests.integration.fixtures import IMAGE
 from tests.integration.hubproc import publish
 from tests.integration.ledger_helpers import permission_body, publish_restricted
+
+# A value planted in the restricted dataset dk-marker (a cause of death): a test shows that
+# it appears nowhere a researcher can read before release. Its prefix is what a notebook
+# may know; the whole value is new each session.
+MARKER_PREFIX = "quokka-"
+MARKER = MARKER_PREFIX + secrets.token_hex(6)
 
 
 @pytest.fixture(scope="session")
@@ -20,7 +31,30 @@ def data_roots(tmp_path_factory):
     restricted = tmp_path_factory.mktemp("restricted")
     publish(synthetic, 11)
     publish_restricted(restricted, "dk-restricted", 101)
+    plant_marker(restricted, "dk-restricted", "dk-marker")
     return synthetic, restricted
+
+
+def plant_marker(root: Path, source: str, name: str) -> None:
+    """Publish ``name``: a copy of the restricted dataset ``source`` whose first cause of
+    death (``dodsaars.c_dod1``, first row) is :data:`MARKER`."""
+    src = (root / source / "current").resolve()
+    dest = root / name / src.name
+    shutil.copytree(src, dest)
+    for path in [dest, *dest.rglob("*")]:
+        path.chmod(path.stat().st_mode | stat.S_IWUSR)
+    (table,) = (dest / "dodsaars").glob("*.parquet")
+    con = duckdb.connect()
+    try:
+        con.execute(
+            f"copy (select * replace (case when row_number() over () = 1 then '{MARKER}' "
+            f"else c_dod1 end as c_dod1) from read_parquet('{table}')) "
+            f"to '{table}.new' (format parquet)"
+        )
+    finally:
+        con.close()
+    Path(f"{table}.new").replace(table)
+    (root / name / "current").symlink_to(src.name)
 
 
 def put_files(client, volume: str, files: dict[str, bytes], uid: int = 1000) -> None:

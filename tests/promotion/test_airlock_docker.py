@@ -9,10 +9,12 @@ import json
 from pathlib import Path
 
 import pytest
+import requests
 from hdss_hub.audit.log import AuditLog
 from hdss_hub.ledger.core import Ledger
 from hdss_hub.promotion.core import Airlock, AirlockConfig, Conflict, Invalid, Refused
 
+from tests.integration.ledger_helpers import permission_body
 from tests.promotion import nbs
 from tests.promotion.conftest import list_files, permission, put_files
 
@@ -325,3 +327,97 @@ def test_an_outbox_over_the_output_bound_is_not_copied_out(airlock, engine):
     assert req.state == "failed", airlock.run_log(req.id)
     assert "promotion.run_limits.output = 4M" in req.run_outcome
     assert_nothing_kept_or_released(airlock, engine, req)
+
+
+# -- researchers see no restricted value before release -------------------------------------
+
+LEAK_PROJECT = "leak-2026"
+# Every way a notebook could push a value to the researcher before release: progress-like
+# lines on stdout and stderr (also past the kernel, on the exec's own stderr), a file named
+# after it, a table headed by it, a finding about it, HTML and free text holding it.
+OPEN_MARKER = (
+    "import hdss_data, os, sys\nimport pandas as pd\nfrom pathlib import Path\n"
+    "con = hdss_data.open_dataset(data_root)\n"
+    "m = con.execute(\"select c_dod1 from dodsaars where c_dod1 like 'quokka-%'\").fetchone()[0]\n"
+)
+LEAKS = nbs.notebook(
+    OPEN_MARKER
+    + 'print("== " + m)\nprint("Executing Cell 1 " + m)\n'
+    + 'os.write(2, ("== papermill " + m + "\\n").encode())\n'
+    + 'sys.stderr.write("ValueError: " + m + "\\n")\n'
+    + "out = Path(output_dir)\n"
+    + '(out / f"{m}.csv").write_text("region,n\\nnord,3\\n")\n'
+    + 'pd.DataFrame({m: [3, 4]}, index=["a", "b"]).to_csv(out / "by_value.csv")\n'
+    + '(out / "note.txt").write_text(m)\n'
+    + "from IPython.display import HTML, display\n"
+    + 'display(HTML(f"<TABLE><TR><TH>cause</TH><TH>n</TH></TR><TR><TD>{m}</TD><TD>3</TD>'
+    + '</TR></TABLE>"))\n'
+)
+FAILS_WITH_VALUE = nbs.notebook(OPEN_MARKER + "raise ValueError(m)")
+
+
+@pytest.mark.abuse
+def test_a_planted_value_reaches_no_researcher_before_release(airlock, engine):
+    from tests.promotion.conftest import MARKER
+    from tests.promotion.test_web import as_user, serving
+
+    airlock.ledger.log(
+        permission_body(LEAK_PROJECT, ["alice"], ["dk-marker"], "SDS-9", "Research approval"),
+        steward="steve",
+    )
+    engine.volumes.create(airlock.cfg.project_volume(LEAK_PROJECT))
+    put_files(
+        engine,
+        airlock.cfg.home_volume("alice"),
+        {"leaks.ipynb": LEAKS, "fails.ipynb": FAILS_WITH_VALUE},
+    )
+    req = airlock.run(airlock.submit("alice", LEAK_PROJECT, ["leaks.ipynb"]).id)
+    assert req.state == "awaiting-review", airlock.run_log(req.id)
+    failed = airlock.run(airlock.submit("alice", LEAK_PROJECT, ["fails.ipynb"]).id)
+    assert failed.state == "failed", airlock.run_log(failed.id)
+    with serving(airlock) as server:
+        base = f"{server.url}/services/promotion/"
+
+        def read(path: str, user: str) -> str:
+            r = requests.get(base + path, headers=as_user(user), timeout=60)
+            assert r.status_code == 200, (path, r.status_code, r.text[:500])
+            return r.text
+
+        researcher = {
+            path: read(path, "alice")
+            for path in (
+                "api/requests",
+                f"api/requests/{req.id}",
+                f"api/requests/{req.id}/log",
+                f"api/requests/{failed.id}",
+                f"api/requests/{failed.id}/log",
+                "",
+                f"requests/{req.id}",
+                f"requests/{failed.id}",
+            )
+        }
+        # Positive control: the value is there, and a data steward sees it.
+        steward_page = read(f"requests/{req.id}", "steve")
+        assert MARKER in steward_page and f"<td>{MARKER}</td>" in steward_page
+        assert MARKER in read(f"api/requests/{req.id}/log", "steve")
+        assert MARKER in read(f"api/requests/{failed.id}/log", "steve")
+        assert MARKER in read(f"api/requests/{req.id}", "steve")  # the file named after it
+        r = requests.post(
+            f"{base}api/requests/{req.id}/review",
+            headers=as_user("sam"),
+            json={"decision": "approve", "reason": "only what passed"},
+            timeout=60,
+        )
+        assert r.status_code == 200, r.text
+        researcher["released"] = read(f"api/requests/{req.id}", "alice")
+    for where, text in researcher.items():
+        assert MARKER not in text, where
+    log = researcher[f"api/requests/{req.id}/log"]
+    assert "notebook 1 of 1 (leaks.ipynb): finished" in log
+    assert "failed" in researcher[f"api/requests/{failed.id}/log"]
+    # The receipt in the sandbox home holds no value either; withheld files are named by
+    # position (one was named after the value).
+    home = list_files(engine, airlock.cfg.home_volume("alice"), f"results/{req.id}")
+    receipt = home[f"{req.id}/RELEASE-RECEIPT.json"].decode()
+    assert MARKER not in receipt and not [name for name in home if MARKER in name]
+    assert any(w.startswith("output file ") for w in json.loads(receipt)["withheld"])

@@ -152,7 +152,7 @@ def test_aggregate_is_promoted_run_checked_and_released(phub, engine, aggregate)
     assert aggregate["files"][0]["path"] == "study/aggregate.ipynb"
     assert {c["path"]: c["status"] for c in aggregate["checks"]}["persons_by_sex.csv"] == "pass"
     log = api(phub, "GET", f"/requests/{aggregate['id']}/log", res).json()
-    assert "papermill" in log["log"]
+    assert "notebook 1 of 1 (study/aggregate.ipynb): finished" in log["log"]
     # Researchers never read outputs before release, nor review.
     assert (
         api(phub, "GET", f"/requests/{aggregate['id']}/outputs/persons_by_sex.csv", res).status_code
@@ -187,7 +187,7 @@ def test_small_cells_and_person_ids_are_caught_and_never_released(phub, engine, 
     # The researcher sees which rule fired where, never the values, nor data in the log.
     assert all("detail" not in f for c in req["checks"] for f in c["findings"])
     log = api(phub, "GET", f"/requests/{req['id']}/log", res).json()["log"]
-    assert "Executing Cell" in log and not PNR.search(log)
+    assert "notebook 1 of 1 (small.ipynb): finished" in log and not PNR.search(log)
     full = api(phub, "GET", f"/requests/{req['id']}/log", steward).json()["log"]
     assert PNR.search(full)
     steward_view = api(phub, "GET", f"/requests/{req['id']}", steward).json()

@@ -279,11 +279,12 @@ def engine(monkeypatch):
         return state.outbox
 
     monkeypatch.setattr(runner, "copy_in", lambda container, code: None)
-    monkeypatch.setattr(
-        runner,
-        "run_notebooks",
-        lambda container, spec, progress: (state.exit_code, FakeOutput(state.log)),
-    )
+
+    def run_notebooks(container, spec, live):
+        live.follow(FakeOutput(state.log))
+        return state.exit_code
+
+    monkeypatch.setattr(runner, "run_notebooks", run_notebooks)
     monkeypatch.setattr(runner, "full_places", lambda container: state.full)
     monkeypatch.setattr(runner, "copy_out", copy_out)
     state.client = SimpleNamespace(containers=SimpleNamespace(create=create))
@@ -309,8 +310,9 @@ def test_a_run_past_its_deadline_is_timed_out_naming_seconds(engine):
     assert (result.outcome, result.limit) == ("timed-out", "seconds")
     assert "promotion.run_limits.seconds = 60" in result.reason
     assert result.outputs == [] and not engine.copied
-    assert result.log.endswith(f"== stopped: {result.reason}")
-    assert "promotion.run_limits.seconds" in runner.progress_only(result.log)
+    assert result.log.endswith(f"== stopped: {result.reason}\n")
+    # The researcher's log is the runner's events, which name the limit too.
+    assert "stopped: " in result.events and "promotion.run_limits.seconds" in result.events
 
 
 def test_an_oom_kill_fails_the_run_naming_memory_and_drops_the_outbox(engine):

@@ -1,34 +1,63 @@
-"""The run log a researcher sees, the papermill script, a refused policy (fast, no Docker)."""
+"""The run log a researcher sees, the papermill commands, a refused policy (fast, no Docker)."""
 
 from __future__ import annotations
 
+import re
+
 from hdss_common.errors import PolicyViolation
 from hdss_hub.promotion import runner
-from hdss_hub.promotion.runner import RunSpec, papermill_script, progress_only
+from hdss_hub.promotion.runner import EVENTS, Live, RunSpec, papermill_command
 
-LOG = """== papermill study/a.ipynb
-Input Notebook:  /home/jovyan/promotions/1/code/study/a.ipynb
-Executing notebook with kernel: python3
+LEAK = "R92CW9282A"
+# What a notebook can put into the output of its exec: papermill's own lines, data, and
+# lines made to look like the runner's progress.
+PRINTED = f"""== papermill study/a.ipynb
 Executing Cell 1---------------------------------------
    pnr  koen
-0  R92CW9282A  1
+0  {LEAK}  1
+== {LEAK},1,2
 Ending Cell 1------------------------------------------
-Exception encountered at "In [4]":
-RuntimeError                              Traceback (most recent call last)
-RuntimeError: leaky R92CW9282A
+RuntimeError: leaky {LEAK}
 """
 
 
-def test_researchers_see_progress_and_error_types_but_no_data():
-    shown = progress_only(LOG)
-    assert "R92CW9282A" not in shown and "koen" not in shown
-    assert "== papermill study/a.ipynb" in shown
-    assert "Executing Cell 1" in shown and "Ending Cell 1" in shown
-    assert "RuntimeError (message withheld" in shown
-    assert 'Exception encountered at "In [4]":' in shown
+class Printed:
+    def text(self) -> str:
+        return PRINTED
+
+    def close(self) -> None:
+        pass
 
 
-def test_script_runs_each_notebook_with_the_restricted_root_and_outbox():
+def test_researchers_read_the_runners_events_never_what_a_notebook_printed():
+    live = Live(clock=lambda: 0.0)
+    live.event("started", count=1, dataset="dk")
+    live.event("notebook", index=1, count=1, path="study/a.ipynb")
+    live.follow(Printed())
+    live.event("notebook-failed", index=1, count=1, path="study/a.ipynb")
+    shown = live.researcher_log()
+    assert LEAK not in shown and "koen" not in shown and "Executing" not in shown
+    assert shown.splitlines() == [
+        "00:00:00 run started: 1 notebook(s) on dk",
+        "00:00:00 notebook 1 of 1 (study/a.ipynb): running",
+        "00:00:00 " + EVENTS["notebook-failed"].format(index=1, count=1, path="study/a.ipynb"),
+    ]
+    full = live.full_log()  # a data steward's: the events, then everything printed
+    assert full.startswith(shown) and LEAK in full and runner.FULL_LOG in full
+
+
+def test_every_event_is_one_of_the_fixed_set():
+    templates = [re.escape(t).replace(r"\{", "{").replace(r"\}", "}") for t in EVENTS.values()]
+    patterns = [re.compile(re.sub(r"\{\w+\}", ".*", t)) for t in templates]
+    live = Live(clock=lambda: 0.0)
+    for kind in EVENTS:
+        live.event(kind, count=2, dataset="dk", index=1, path="a.ipynb", reason="r", passed=1,
+                   flagged=0, blocked=1)  # fmt: skip
+    for line in live.researcher_log().splitlines():
+        assert any(p.fullmatch(line[9:]) for p in patterns), line
+
+
+def test_each_notebook_runs_as_its_own_command_with_the_restricted_root_and_outbox():
     spec = RunSpec(
         name="x",
         image_id="sha256:1",
@@ -37,11 +66,13 @@ def test_script_runs_each_notebook_with_the_restricted_root_and_outbox():
         data_root="/data/restricted/dk",
         timeout_seconds=10,
     )
-    script = papermill_script(spec)
-    assert script.startswith("set -e")
-    assert "-p data_root '/data/restricted/dk'" in script
-    assert "'/opt/promotion/outbox/study__b.ipynb'" in script
-    assert "--cwd '/opt/promotion/code/study'" in script
+    command = papermill_command(spec, "study/b.ipynb")
+    assert command[:3] == ["/opt/venv/bin/python", "-m", "papermill"]
+    assert command[-6:] == [
+        "-p", "data_root", "/data/restricted/dk", "-p", "output_dir", "/opt/promotion/outbox"
+    ]  # fmt: skip
+    assert "/opt/promotion/outbox/study__b.ipynb" in command
+    assert command[command.index("--cwd") + 1] == "/opt/promotion/code/study"
 
 
 class NoEngine:
@@ -68,3 +99,4 @@ def test_a_policy_violation_fails_the_run_with_its_message_and_starts_nothing(mo
     result = runner.run(NoEngine(), spec, [])
     assert (result.outcome, result.exit_code, result.outputs) == ("failed", None, [])
     assert "could not start" in result.log and "breaks the policy" in result.log
+    assert "could not start" in result.events and "breaks the policy" not in result.events

@@ -20,7 +20,7 @@ import secrets
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import docker
@@ -32,9 +32,9 @@ from hdss_common.db import make_engine, upgrade
 from sqlalchemy.orm import Session
 
 from ..ledger.core import Ledger, Permission
-from . import checks, runner
+from . import checks, differencing, runner
 from .contract import ContractReport, check_notebook
-from .models import FINAL, RequestRow, State
+from .models import FINAL, ReleasedTableRow, RequestRow, State
 from .paths import UnsafePath, safe_relpath
 from .workspace import (
     ROOT_UID,
@@ -93,6 +93,7 @@ class AirlockConfig:
     pids_limit: int = 512
     max_files: int = 50
     max_input_bytes: int = 20 * 1024 * 1024
+    reviewers_required: int = 1  # promotion.reviewers_required: approvals to release
     check: checks.Settings = field(default_factory=checks.Settings)
 
     def home_volume(self, user: str) -> str:
@@ -125,6 +126,8 @@ class Request:
     receipt: dict | None
     created_at: datetime
     updated_at: datetime
+    approvals: list = field(default_factory=list)  # [{steward, reason, at}]
+    reviewers_required: int = 1  # as the setting was when the request was submitted
 
     @classmethod
     def from_row(cls, row: RequestRow) -> Request:
@@ -148,6 +151,8 @@ class Request:
             receipt=row.receipt,
             created_at=row.created_at,
             updated_at=row.updated_at,
+            approvals=list(row.approvals or []),
+            reviewers_required=row.reviewers_required or 1,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -160,6 +165,14 @@ class Request:
     def workdir(self) -> str:
         return f"promotions/{self.id}"
 
+    @property
+    def review_progress(self) -> str:
+        """``1 of 2 approvals``: how far the review has come."""
+        n = len(self.approvals)
+        return (
+            f"{n} of {self.reviewers_required} approval{'s' if self.reviewers_required > 1 else ''}"
+        )
+
 
 class Airlock:
     def __init__(
@@ -171,7 +184,7 @@ class Airlock:
         self.audit = ledger.audit
         self.client = client
         self.cfg = cfg
-        self.progress: dict[int, str] = {}
+        self.live: dict[int, runner.Live] = {}  # runs under way
         # Outboxes hold restricted outputs until release: readable by the service alone.
         root = Path(cfg.airlock_dir).absolute()
         root.mkdir(parents=True, exist_ok=True)
@@ -198,13 +211,17 @@ class Airlock:
             return [Request.from_row(r) for r in s.scalars(query)]
 
     def run_log(self, request_id: int, full: bool = True) -> str:
-        """The run's log, live while it runs; without ``full`` only progress lines."""
-        text = self.progress.get(request_id)
-        if text is None:
-            with Session(self.engine) as s:
-                row = s.get(RequestRow, request_id)
-                text = (row.run_log or "") if row else ""
-        return text if full else runner.progress_only(text)
+        """The run's log, live while it runs. Without ``full`` (a researcher's) only the
+        runner's own progress events, which no notebook output can reach; with it (a data
+        steward's) the events and everything the run printed."""
+        live = self.live.get(request_id)
+        if live is not None:
+            return live.full_log() if full else live.researcher_log()
+        with Session(self.engine) as s:
+            row = s.get(RequestRow, request_id)
+            if row is None:
+                return ""
+            return (row.run_log or "") if full else (row.run_events or "")
 
     def code_dir(self, request_id: int) -> Path:
         return Path(self.cfg.airlock_dir).absolute() / str(request_id) / "code"
@@ -393,6 +410,8 @@ class Airlock:
                 contract=[r.to_json() for r in reports],
                 created_at=now,
                 updated_at=now,
+                approvals=[],
+                reviewers_required=self.cfg.reviewers_required,
             )
             s.add(row)
             s.flush()
@@ -438,8 +457,16 @@ class Airlock:
             row.updated_at = self.ledger.clock()
             return Request.from_row(row)
 
-    def _finish(self, request_id: int, state: State, outcome: str, log_text: str = "") -> None:
-        self._update(request_id, state=state, run_outcome=outcome, run_log=log_text or None)
+    def _finish(
+        self, request_id: int, state: State, outcome: str, live: runner.Live | None = None
+    ) -> None:
+        self._update(
+            request_id,
+            state=state,
+            run_outcome=outcome,
+            run_log=live.full_log() if live else None,
+            run_events=live.researcher_log() if live else None,
+        )
 
     def run(self, request_id: int) -> Request:
         """Run a queued request's notebooks on the restricted data, then check the outbox."""
@@ -467,25 +494,26 @@ class Airlock:
             image_id=req.image_id,
         )
         spec = self.run_spec(req, entry)
-        self.progress[request_id] = "== starting\n"
+        live = self.live[request_id] = runner.Live(self.ledger.clock().timestamp)
+        live.event("started", count=len(req.notebooks), dataset=entry.name)
+        code: list[File] = []
         try:
             code = self._snapshot(req)
-            result = runner.run(
-                self.client, spec, code, lambda text: self.progress.__setitem__(request_id, text)
-            )
+            result = runner.run(self.client, spec, code, live)
         except Exception as e:  # the engine failed: record it, never lose the request
             log.exception("run of request %s failed", request_id)
-            result = runner.RunResult("failed", None, f"== the run could not start: {e}")
-        finally:
-            self.progress.pop(request_id, None)
+            live.follow(None)
+            live.write(f"\n== the run broke off: {e}\n")
+            live.event("engine")
+            result = runner.RunResult(
+                "failed", None, "", reason="the run broke off: the Docker engine failed"
+            )
         if result.limit is None:  # over a run limit: nothing of the run is kept
             self._keep_outbox(req, result)
         if result.outcome != "succeeded":
+            self.live.pop(request_id, None)
             self._finish(
-                request_id,
-                State(result.outcome),
-                result.reason or "the notebook failed",
-                result.log,
+                request_id, State(result.outcome), result.reason or "the notebook failed", live
             )
             self.audit.append(
                 "service:promotion",
@@ -503,12 +531,24 @@ class Airlock:
             rep = checks.FileReport(path=name, size=0)
             rep.add("not-copied", checks.BLOCK, problem)
             reports.append(rep)
+        checked = label_outputs([r.to_json() for r in reports], code, req.notebooks)
+        checked = self._differencing(req.project_id, result.outputs, checked)
+        status = [r["status"] for r in checked]
+        live.event(
+            "checked",
+            passed=status.count(checks.PASS),
+            flagged=status.count(checks.FLAG),
+            blocked=status.count(checks.BLOCK),
+        )
+        live.event("review")
+        self.live.pop(request_id, None)
         self._update(
             request_id,
             state=State.AWAITING_REVIEW,
             run_outcome="succeeded",
-            run_log=result.log,
-            checks=[r.to_json() for r in reports],
+            run_log=live.full_log(),
+            run_events=live.researcher_log(),
+            checks=checked,
         )
         self.audit.append(
             "service:promotion",
@@ -580,6 +620,9 @@ class Airlock:
     # -- 4. review and release -------------------------------------------------------------
 
     def review(self, steward: str, request_id: int, decision: str, reason: str) -> Request:
+        """A data steward's decision. A rejection ends the request; with
+        ``reviewers_required`` above 1, approvals by that many different stewards (none of
+        them the requester) are needed before anything is released. Each is audited."""
         target = f"promotion:{request_id}"
         req = self.get(request_id)
         if req.requester == steward:
@@ -603,6 +646,39 @@ class Airlock:
                     f"request {request_id} is {req.state}; only requests awaiting "
                     "review can be decided"
                 )
+            if any(a["steward"] == steward for a in req.approvals):
+                self.audit.append(
+                    steward,
+                    "promotion.review",
+                    target,
+                    "denied",
+                    reason="a steward approves a request once",
+                )
+                raise Refused(
+                    f"you approved this request already ({req.review_progress}): another "
+                    "data steward must approve it too"
+                )
+            approval = {"steward": steward, "reason": reason, "at": self.ledger.clock().isoformat()}
+            approvals = [*req.approvals, approval] if decision == "approve" else req.approvals
+            if (
+                decision == "approve"
+                and self.ledger.active_permission(req.requester, req.project_id) is None
+            ):
+                why = self.ledger.why_not(req.requester, req.project_id)
+                self.audit.append(steward, "promotion.approve", target, "refused", reason=why)
+                raise Conflict(f"nothing can be released: {why}; reject the request instead")
+            if decision == "approve" and len(approvals) < req.reviewers_required:
+                req = self._update(request_id, approvals=approvals)
+                self.audit.append(
+                    steward,
+                    "promotion.approve",
+                    target,
+                    "approved",
+                    reason=reason,
+                    approvals=req.review_progress,
+                    requester=req.requester,
+                )
+                return req
             released = [r for r in req.checks or [] if r["status"] == checks.PASS]
             withheld = [r for r in req.checks or [] if r["status"] != checks.PASS]
             receipt = {
@@ -613,6 +689,8 @@ class Airlock:
                 "decision": decision,
                 "reason": reason,
                 "decided_at": self.ledger.clock().isoformat(),
+                "reviewers_required": req.reviewers_required,
+                "approvals": approvals,
                 "notebooks": [f for f in req.files if f["path"] in req.notebooks],
                 "files": req.files,
                 "image": req.image,
@@ -629,14 +707,16 @@ class Airlock:
                 else [r["path"] for r in req.checks or []],
             }
             if decision == "approve":
-                if self.ledger.active_permission(req.requester, req.project_id) is None:
-                    why = self.ledger.why_not(req.requester, req.project_id)
-                    self.audit.append(steward, "promotion.approve", target, "refused", reason=why)
-                    raise Conflict(f"nothing can be released: {why}; reject the request instead")
                 self._release(req, released, receipt)
+                self._keep_tables(req, released)
             state = State.RELEASED if decision == "approve" else State.REJECTED
             req = self._update(
-                request_id, state=state, reviewer=steward, decision_reason=reason, receipt=receipt
+                request_id,
+                state=state,
+                reviewer=steward,
+                decision_reason=reason,
+                receipt=receipt,
+                approvals=approvals,
             )
         self.audit.append(
             steward,
@@ -647,6 +727,7 @@ class Airlock:
             released=receipt["released"],
             withheld=receipt["withheld"],
             requester=req.requester,
+            approvals=req.review_progress,
         )
         return req
 
@@ -659,8 +740,14 @@ class Airlock:
                     f"{r['path']} changed in the airlock since it was checked; nothing was released"
                 )
             files.append(File(r["path"], data))
+        # The home is outside the secure environment: the receipt there is the one a
+        # researcher may read (findings without details, withheld files named by position
+        # when the run chose their names), as the API shows it to them.
+        from .schemas import receipt_view  # (schemas imports this module)
+
+        public = receipt_view(receipt, steward=False)
         files.append(
-            File("RELEASE-RECEIPT.json", json.dumps(receipt, indent=2, sort_keys=True).encode())
+            File("RELEASE-RECEIPT.json", json.dumps(public, indent=2, sort_keys=True).encode())
         )
         try:
             with holder(
@@ -680,6 +767,55 @@ class Airlock:
                 )
         except WorkspaceError as e:
             raise Conflict(f"the release could not be written: {e}") from None
+
+    # -- differencing -----------------------------------------------------------------------
+
+    def released_tables(self, project_id: str) -> list[differencing.Released]:
+        """Every table released for ``project_id`` so far."""
+        query = sa.select(ReleasedTableRow).where(ReleasedTableRow.project_id == project_id)
+        with Session(self.engine) as s:
+            return [
+                differencing.Released(r.request_id, r.path, r.location, r.header, r.rows)
+                for r in s.scalars(query.order_by(ReleasedTableRow.id))
+            ]
+
+    def _differencing(
+        self, project_id: str, outputs: list[File], checked: list[dict]
+    ) -> list[dict]:
+        """``checked`` with a ``differencing`` finding on each file holding a table that
+        differs from one released for the project by a small number of persons."""
+        released = self.released_tables(project_id)
+        if not released:
+            return checked
+        tables = {f.path: differencing.tables_of(f.path, f.data) for f in outputs}
+        found = differencing.check(tables, released, self.cfg.check.threshold)
+        out = []
+        for report in checked:
+            extra = found.get(report["path"], [])
+            if extra:
+                status = report["status"] if report["status"] == checks.BLOCK else checks.FLAG
+                report = {**report, "findings": [*report["findings"], *extra], "status": status}
+            out.append(report)
+        return out
+
+    def _keep_tables(self, req: Request, released: list[dict]) -> None:
+        """The tables of the files just released, kept to set later tables against."""
+        now = self.ledger.clock()
+        with Session(self.engine) as s, s.begin():
+            for r in released:
+                data = (self.outbox_dir(req.id) / r["path"]).read_bytes()
+                for t in differencing.tables_of(r["path"], data):
+                    s.add(
+                        ReleasedTableRow(
+                            project_id=req.project_id,
+                            request_id=req.id,
+                            path=r["path"],
+                            location=t.where,
+                            header=t.header,
+                            rows=t.rows,
+                            released_at=now,
+                        )
+                    )
 
     def recover(self) -> None:
         """At start: runs cut off by a restart are failed (the snapshot stays, nothing lost),
@@ -702,3 +838,21 @@ class Airlock:
 
     def pending(self) -> list[int]:
         return [r.id for r in self.list(state=State.QUEUED) if r.state not in FINAL]
+
+
+def label_outputs(reports: list[dict], code: list[File], notebooks: list[str]) -> list[dict]:
+    """Each check report with the ``label`` a researcher sees for its file.
+
+    A name the run chose can carry a value (``open(f"{value}.csv", "w")``), so a
+    researcher sees a file's path only when the submitted code holds it (or it is the
+    executed copy of a submitted notebook); otherwise ``output file N``.
+    """
+    text = b"\n".join(f.data for f in code)
+    executed = {nb.replace("/", "__") for nb in notebooks}
+    out = []
+    for n, report in enumerate(reports, 1):
+        path = report["path"]
+        parts = PurePosixPath(path).parts if path.isprintable() else ()
+        named = path in executed or (bool(parts) and all(p.encode() in text for p in parts))
+        out.append({**report, "label": path if named else f"output file {n}"})
+    return out

@@ -26,6 +26,7 @@ DEFAULTS = {
     "port": 8092,
     "threshold": 5,
     "max_table_rows": 500,
+    "reviewers_required": 1,
     "run_limits": {"seconds": 1800, "memory": "2G", "cpus": 1.0, "disk": "1G", "output": "100M"},
 }
 
@@ -64,6 +65,7 @@ def promotion_services(settings: dict[str, Any]) -> list[dict[str, Any]]:
         f"--steward-group={(settings.get('ledger') or {}).get('steward_group', 'stewards')}",
         f"--threshold={p['threshold']}",
         f"--max-table-rows={p['max_table_rows']}",
+        f"--reviewers-required={p['reviewers_required']}",
         f"--timeout-seconds={limits['seconds']}",
         f"--mem-limit={limits['memory']}",
         f"--cpus={limits['cpus']}",

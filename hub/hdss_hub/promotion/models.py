@@ -51,7 +51,9 @@ class RequestRow(Base):
     notebooks: Mapped[list[str]] = mapped_column(sa.JSON)  # [path]
     contract: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON)  # [report]
     run_outcome: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
-    run_log: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    run_log: Mapped[str | None] = mapped_column(sa.Text, nullable=True)  # full (stewards)
+    # The runner's own progress events: all of the log a researcher reads.
+    run_events: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
     checks: Mapped[list[dict[str, Any]] | None] = mapped_column(
         sa.JSON(none_as_null=True), nullable=True
     )  # [file report]
@@ -61,4 +63,25 @@ class RequestRow(Base):
         sa.JSON(none_as_null=True), nullable=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # promotion.reviewers_required as it was at submission, and the approvals so far
+    reviewers_required: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    approvals: Mapped[list[dict[str, Any]] | None] = mapped_column(
+        sa.JSON(none_as_null=True), nullable=True
+    )  # [{steward, reason, at}]
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ReleasedTableRow(Base):
+    """A table released for a project (its cells): new tables are set against it
+    (differencing, see :mod:`.differencing`)."""
+
+    __tablename__ = "promotion_released_tables"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[str] = mapped_column(sa.String(41), index=True)
+    request_id: Mapped[int] = mapped_column(sa.Integer)
+    path: Mapped[str] = mapped_column(sa.Text)
+    location: Mapped[str] = mapped_column(sa.Text)  # where in the file: "cell 3, table 1"
+    header: Mapped[list[str]] = mapped_column(sa.JSON)
+    rows: Mapped[list[list[str]]] = mapped_column(sa.JSON)
+    released_at: Mapped[datetime] = mapped_column(UTCDateTime)

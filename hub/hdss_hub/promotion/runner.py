@@ -69,31 +69,72 @@ def parse_size(text: str | int) -> int:
     return int(m.group(1)) * _UNITS[m.group(2).lower()]
 
 
-PROGRESS_LINES = re.compile(
-    r"^(== .*|Input Notebook:.*|Output Notebook:.*|Executing notebook with kernel.*|"
-    r"(Executing|Ending) Cell \d+|Exception encountered at \"In \[\d+\]\":)"
-)
-ERROR_LINE = re.compile(r"^([A-Za-z_][\w.]*(Error|Exception|Interrupt|Exit))\b")
+# The run log a researcher reads is these events and nothing else: the runner emits them
+# itself, from what it knows without reading a notebook's output (the snapshot's notebook
+# paths, exit codes, counts, the run limits), so nothing a notebook prints or writes can
+# reach it. Stewards read the events and, below them, everything the run printed.
+EVENTS = {
+    "started": "run started: {count} notebook(s) on {dataset}",
+    "code": "code copied into the run ({count} files, read-only)",
+    "notebook": "notebook {index} of {count} ({path}): running",
+    "notebook-done": "notebook {index} of {count} ({path}): finished",
+    "notebook-failed": (
+        "notebook {index} of {count} ({path}): failed; its error may hold data, so it is "
+        "in the full log, which a data steward can read"
+    ),
+    "outbox": "outbox copied out: {count} file(s)",
+    "stopped": "stopped: {reason}",
+    "not-started": (
+        "the run could not start (a problem of the service, not of the notebook; a data "
+        "steward can read why in the full log)"
+    ),
+    "engine": "the run broke off: the Docker engine failed (a data steward can read why)",
+    "checked": "outputs checked: {passed} pass, {flagged} flagged, {blocked} blocked",
+    "review": "awaiting review by a data steward",
+}
+FULL_LOG = "---- everything the run printed (data stewards only) ----"
 
 
-def progress_only(text: str) -> str:
-    """The run log as a researcher may read it outside the secure environment.
+class Live:
+    """A run's log as it happens: the runner's own events (what a researcher reads) and
+    the run's full output (data stewards only)."""
 
-    Cell outputs and error messages can hold restricted data, so only papermill's progress
-    lines and the *type* of an error are kept; data stewards read the full log.
-    """
-    out = []
-    for line in text.splitlines():
-        line = re.sub(r"^\S+ \S+ \[papermill\] INFO ", "", line.strip())
-        line = line.rstrip("-").strip()
-        if PROGRESS_LINES.match(line):
-            out.append(line)
-        elif (m := ERROR_LINE.match(line)) and "Traceback" not in line:
-            out.append(
-                f"{m.group(1)} (message withheld: it may hold data; a data steward "
-                "can read the full log)"
-            )
-    return "\n".join(dict.fromkeys(out) if len(out) > 2000 else out)
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        self.events: list[str] = []
+        self.parts: list[str] = []
+        self.current: Output | None = None
+        self.lock = threading.Lock()
+
+    def event(self, kind: str, **values: object) -> None:
+        """Record one of :data:`EVENTS`, with the time."""
+        stamp = time.strftime("%H:%M:%S", time.gmtime(self.clock()))
+        with self.lock:
+            self.events.append(f"{stamp} {EVENTS[kind].format(**values)}")
+
+    def write(self, text: str) -> None:
+        with self.lock:
+            self.parts.append(text)
+
+    def follow(self, output: Output | None) -> None:
+        """Show ``output`` (an exec's, as it comes) at the end of the full log; ``None``
+        keeps what the one followed so far printed."""
+        with self.lock:
+            if self.current is not None:
+                self.parts.append(self.current.text())
+            self.current = output
+
+    def researcher_log(self) -> str:
+        with self.lock:
+            return "\n".join(self.events)
+
+    def full_log(self) -> str:
+        with self.lock:
+            text = "".join(self.parts) + (self.current.text() if self.current else "")
+            events = "\n".join(self.events)
+        if len(text) > MAX_LOG:
+            text = "[... earlier lines cut ...]\n" + text[-MAX_LOG:]
+        return f"{events}\n\n{FULL_LOG}\n{text}"
 
 
 def limits_problem(memory: str, cpus: float, disk: str, output: str) -> str | None:
@@ -141,6 +182,7 @@ class RunResult:
     problems: list[tuple[str, str]] = field(default_factory=list)  # (path, why not copied)
     limit: str | None = None  # the run limit it exceeded: seconds, memory, disk or output
     reason: str = ""  # what happened, for the request's outcome (names the setting)
+    events: str = ""  # the runner's own progress events: all a researcher reads of the log
 
 
 def limit_message(spec: RunSpec, limit: str, where: str = "") -> str:
@@ -247,20 +289,18 @@ def code_archive(code: list[File]) -> bytes:
     return buf.getvalue()
 
 
-def papermill_script(spec: RunSpec) -> str:
-    """The shell script the run execs: each notebook in turn, stop at the first failure."""
-    lines = ["set -e"]
-    for nb in spec.notebooks:
-        src = f"{CODE_DIR}/{nb}"
-        out = f"{OUTBOX_DIR}/{nb.replace('/', '__')}"
-        cwd = f"{CODE_DIR}/{PurePosixPath(nb).parent}".rstrip("/.")
-        lines.append(f"echo '== papermill {nb}'")
-        lines.append(
-            "/opt/venv/bin/python -m papermill --log-output --no-progress-bar "
-            f"--cwd '{cwd}' '{src}' '{out}' -p data_root '{spec.data_root}' "
-            f"-p output_dir '{OUTBOX_DIR}'"
-        )
-    return "\n".join(lines)
+def papermill_command(spec: RunSpec, notebook: str) -> list[str]:
+    """The command of one notebook's exec: papermill with the restricted root and outbox
+    as parameters, the notebook's own folder as the working folder."""
+    src = f"{CODE_DIR}/{notebook}"
+    out = f"{OUTBOX_DIR}/{notebook.replace('/', '__')}"
+    cwd = f"{CODE_DIR}/{PurePosixPath(notebook).parent}".rstrip("/.")
+    return [
+        "/opt/venv/bin/python", "-m", "papermill", "--log-output", "--no-progress-bar",
+        "--cwd", cwd, src, out,
+        "-p", "data_root", spec.data_root,
+        "-p", "output_dir", OUTBOX_DIR,
+    ]  # fmt: skip
 
 
 def _finished(api, exec_id: str, seconds: float = 30) -> int | None:
@@ -337,32 +377,43 @@ class Output(threading.Thread):
         _close(self.sock)
 
 
-def run_notebooks(
-    container, spec: RunSpec, progress: Callable[[str], None] | None
-) -> tuple[int | None, Output]:
-    """The papermill script as an exec; its exit code, or None when the deadline came."""
+def run_notebooks(container, spec: RunSpec, live: Live) -> int | None:
+    """Each notebook as its own exec, in order, until one fails: the exit code of the last
+    (which the engine reports, so no notebook can fake it), or None when the deadline came.
+    The exec being followed is left in ``live`` (closed by the caller)."""
     api = container.client.api
-    exec_id = api.exec_create(
-        container.id,
-        ["sh", "-c", papermill_script(spec)],
-        stdout=True,
-        stderr=True,
-        user=NON_ROOT_USER,
-        workdir=SCRATCH,
-    )["Id"]
-    output = Output(api.exec_start(exec_id, socket=True))
-    output.start()
     deadline = time.monotonic() + spec.timeout_seconds
-    shown = time.monotonic()
-    while time.monotonic() < deadline:
-        info = api.exec_inspect(exec_id)
-        if not info.get("Running") and info.get("ExitCode") is not None:
-            return info["ExitCode"], output
-        if progress and time.monotonic() - shown >= 5:
-            progress(output.text())
-            shown = time.monotonic()
-        time.sleep(POLL_SECONDS)
-    return None, output
+    count = len(spec.notebooks)
+    for index, nb in enumerate(spec.notebooks, 1):
+        live.event("notebook", index=index, count=count, path=nb)
+        live.follow(None)
+        live.write(f"== papermill {nb}\n")
+        exec_id = api.exec_create(
+            container.id,
+            papermill_command(spec, nb),
+            stdout=True,
+            stderr=True,
+            user=NON_ROOT_USER,
+            workdir=SCRATCH,
+        )["Id"]
+        output = Output(api.exec_start(exec_id, socket=True))
+        output.start()
+        live.follow(output)
+        exit_code = None
+        while time.monotonic() < deadline:
+            info = api.exec_inspect(exec_id)
+            if not info.get("Running") and info.get("ExitCode") is not None:
+                exit_code = info["ExitCode"]
+                break
+            time.sleep(POLL_SECONDS)
+        if exit_code is None:
+            return None
+        output.close()
+        if exit_code != 0:
+            live.event("notebook-failed", index=index, count=count, path=nb)
+            return exit_code
+        live.event("notebook-done", index=index, count=count, path=nb)
+    return 0
 
 
 def full_places(container) -> list[str]:
@@ -433,7 +484,7 @@ def run(
     client: docker.DockerClient,
     spec: RunSpec,
     code: list[File],
-    progress: Callable[[str], None] | None = None,
+    live: Live | None = None,
 ) -> RunResult:
     """Run the notebooks of ``code`` and collect the outbox; the container is always removed.
 
@@ -441,47 +492,63 @@ def run(
     notebooks), not read from the project workspace, so what runs is exactly the hashed
     snapshot; the outbox also lives there, so nothing but the notebooks can put a file
     into it. A configuration the container policy refuses fails the run (nothing is
-    started). A run over one of its limits fails naming it, with no outputs.
+    started). A run over one of its limits fails naming it, with no outputs. ``live``
+    follows the run as it happens (events for the researcher, output for stewards).
     """
+    live = live or Live()
     try:
         config = container_config(spec, code)
     except (PolicyViolation, ValueError) as e:
-        return RunResult("failed", None, f"== the run could not start: {e}")
+        live.event("not-started")
+        live.write(f"== the run could not start: {e}\n")
+        return _result(RunResult("failed", None, ""), live)
     container = client.containers.create(**config)
     try:
         container.start()
         copy_in(container, code)
-        exit_code, output = run_notebooks(container, spec, progress)
+        live.event("code", count=len(code))
+        exit_code = run_notebooks(container, spec, live)
         result = RunResult("succeeded" if exit_code == 0 else "failed", exit_code, "")
         limit, where = ("seconds", "") if exit_code is None else (None, "")
         if limit is None:
             try:
-                limit, where = _collect(container, spec, output, result)
+                limit, where = _collect(container, spec, live, result)
             except docker.errors.APIError as e:  # the container ended under the run
                 result.outcome, result.outputs = "failed", []
                 result.problems = [("(outbox)", f"not read: {e.explanation or e}")]
         if _stop(container) and limit != "seconds":
             limit, where = "memory", ""
-        output.close()
-        result.log = output.text()
+        if live.current is not None:
+            live.current.close()
+        live.follow(None)
         if limit is not None:
             result.limit, result.reason = limit, limit_message(spec, limit, where)
             result.outcome = "timed-out" if limit == "seconds" else "failed"
             result.outputs, result.problems = [], []
-            result.log += f"\n== stopped: {result.reason}"
-        return result
+            live.write(f"\n== stopped: {result.reason}\n")
+            live.event("stopped", reason=result.reason)
+        elif result.outcome == "succeeded":
+            live.event("outbox", count=len(result.outputs))
+        return _result(result, live)
     finally:
         container.remove(force=True)
 
 
-def _collect(container, spec: RunSpec, output: Output, result: RunResult) -> tuple[str | None, str]:
+def _result(result: RunResult, live: Live) -> RunResult:
+    """``result`` with the logs of ``live``."""
+    result.log, result.events = live.full_log(), live.researcher_log()
+    return result
+
+
+def _collect(container, spec: RunSpec, live: Live, result: RunResult) -> tuple[str | None, str]:
     """After the notebooks ended: the disk limit they hit, or else the outbox into
     ``result``; (limit exceeded or None, where)."""
     # Leftovers of the notebooks (daemons) end before anything is looked at.
     container.exec_run(["sh", "-c", "kill -9 -1"], user=NON_ROOT_USER)
-    output.close()
+    if live.current is not None:
+        live.current.close()
     full = full_places(container)
-    if full or (result.exit_code != 0 and ENOSPC.search(output.text())):
+    if full or (result.exit_code != 0 and ENOSPC.search(live.full_log())):
         return "disk", " and ".join(full)
     try:
         result.outputs = copy_out(container, spec, result.problems)

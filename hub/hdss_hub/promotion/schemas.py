@@ -4,12 +4,17 @@ Bodies are validated with :func:`parse` (strict: no coercion, unknown fields ref
 answers are dumped through the answer models, which list every field that may leave the
 service: a field not declared here is never sent. Finding details can quote a restricted
 value ("count 3 is below 5"), so :class:`Finding` sends its ``detail`` only when the answer
-is dumped for a data steward (:func:`request_view` with ``steward=True``).
+is dumped for a data steward (:func:`request_view` with ``steward=True``). A researcher gets
+rule names and positions only: a finding's ``where`` cut down to cell, row and column
+numbers (a checker may quote a header, and a header can be a value), a file named by the
+run as ``output file N`` (its name could carry a value), and no hash or size of an output
+(a hash of a small file can be guessed back).
 The OpenAPI document (:mod:`.openapi`) is generated from these models.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -142,32 +147,72 @@ class ContractReport(BaseModel):
     summary: str
 
 
+RULE_RE = re.compile(r"[a-z][a-z0-9-]{0,62}")
+QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+POSITION = re.compile(
+    r"\b(?:(?:cell|row|rows|column|columns|col|line|lines|table|output|page|sheet|figure|"
+    r"file|part|item)\s+\d{1,9}(?:\s*[-\u2013]\s*\d{1,9})?|header row|header|"
+    r"notebook metadata|cell metadata|metadata|widget state|stdout|stderr|traceback|"
+    r"markdown cell|raw cell|markdown|source)\b",
+    re.I,
+)
+
+
+def position_only(where: str) -> str:
+    """The positions in a finding's ``where`` and nothing else: ``cell 3, row 2, column 4``
+    from ``cell 3, row 2, column 'deaths_kbh'`` (quoted text is dropped first)."""
+    return ", ".join(m.group(0).lower() for m in POSITION.finditer(QUOTED.sub(" ", where or "")))
+
+
+def _researcher(info: SerializationInfo) -> bool:
+    return not (info.context or {}).get(SHOW_VALUES)
+
+
 class Finding(BaseModel):
     """A rule that fired on an output file. Its detail can quote a restricted value: only
-    data stewards get it."""
+    data stewards get it; researchers get the rule and its position only."""
 
     rule: str
     severity: Severity
-    where: str = Field(description="where in the file (row, column, cell)")
+    where: str = Field(
+        description="where in the file (cell, row, column); researchers get numbered "
+        "positions only, never a quoted header or value"
+    )
     detail: str | None = Field(None, description="what was found (data stewards only)")
 
     @model_serializer(mode="wrap")
     def _withhold_values(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo):
         # (No return annotation: the documented schema stays the model's own.)
         out = handler(self)
-        if not (info.context or {}).get(SHOW_VALUES):
+        if _researcher(info):
             out.pop("detail", None)
+            out["where"] = position_only(self.where)
+            out["rule"] = self.rule if RULE_RE.fullmatch(self.rule) else "other"
         return out
 
 
 class FileCheck(BaseModel):
     """The output check of one file: it passes only with no finding."""
 
-    path: str
-    size: int
-    sha256: str
+    path: str = Field(
+        description="the file in the outbox; researchers get its label instead (the "
+        "path when the submitted code names it, else 'output file N')"
+    )
+    label: str | None = Field(
+        None, description="how the file is named to a researcher before release"
+    )
+    size: int | None = Field(None, description="bytes (data stewards only)")
+    sha256: str | None = Field(None, description="the file's hash (data stewards only)")
     status: Severity
     findings: list[Finding]
+
+    @model_serializer(mode="wrap")
+    def _withhold_names(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo):
+        out = handler(self)
+        if _researcher(info):
+            out["path"] = self.label or self.path
+            out["size"] = out["sha256"] = None
+        return out
 
 
 class DatasetVersion(BaseModel):
@@ -180,16 +225,29 @@ class ReceiptDatasets(BaseModel):
     developed_on: dict[str, str] = Field(description="the synthetic dataset and version, if known")
 
 
+class Approval(BaseModel):
+    """One data steward's approval (with ``promotion.reviewers_required`` above 1, a
+    request is released once that many different stewards approved it)."""
+
+    steward: str
+    reason: str
+    at: str
+
+
 class Receipt(BaseModel):
     """The release receipt (also written to ``results/<id>/`` when approved)."""
 
     request: int
     project_id: str
     requester: str
-    reviewer: str
+    reviewer: str = Field(description="the steward whose decision ended the review")
     decision: Literal["approve", "reject"]
     reason: str
     decided_at: str
+    reviewers_required: int = Field(1, description="approvals the release needed")
+    approvals: list[Approval] = Field(
+        default_factory=list, description="every approval, the deciding one included"
+    )
     notebooks: list[SnapshotFile]
     files: list[SnapshotFile]
     image: str
@@ -198,7 +256,17 @@ class Receipt(BaseModel):
     contract: list[ContractReport]
     checks: list[FileCheck] | None
     released: list[str]
-    withheld: list[str]
+    withheld: list[str] = Field(
+        description="files kept in the airlock; for researchers, named by their labels"
+    )
+
+    @model_serializer(mode="wrap")
+    def _withhold_names(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo):
+        out = handler(self)
+        if _researcher(info):
+            labels = {c.path: c.label or c.path for c in self.checks or []}
+            out["withheld"] = [labels.get(p, "output file") for p in self.withheld]
+        return out
 
 
 class Links(BaseModel):
@@ -224,6 +292,12 @@ class PromotionRequest(BaseModel):
     checks: list[FileCheck] | None = Field(description="null until the run's outputs are checked")
     reviewer: str | None
     decision_reason: str | None
+    reviewers_required: int = Field(
+        description="approvals by different data stewards needed to release (the setting "
+        "promotion.reviewers_required when the request was submitted)"
+    )
+    approvals: list[Approval]
+    review_progress: str = Field(description="e.g. '1 of 2 approvals'")
     receipt: Receipt | None
     created_at: datetime
     updated_at: datetime
@@ -264,8 +338,18 @@ def dump(answer: BaseModel, *, steward: bool = False) -> dict[str, Any]:
 def request_view(req: Request, *, steward: bool) -> dict[str, Any]:
     """A request as JSON data for the caller: everything for a data steward; for a
     researcher, every finding without its detail (also in the receipt)."""
-    data = {**req.to_json(), "links": {"log": f"api/requests/{req.id}/log"}}
+    data = {
+        **req.to_json(),
+        "review_progress": req.review_progress,
+        "links": {"log": f"api/requests/{req.id}/log"},
+    }
     return dump(PromotionRequest.model_validate(data), steward=steward)
+
+
+def receipt_view(receipt: dict[str, Any], *, steward: bool) -> dict[str, Any]:
+    """A release receipt as the caller may see it (the one written into the researcher's
+    home is ``steward=False``)."""
+    return dump(Receipt.model_validate(receipt), steward=steward)
 
 
 def error_view(status: int, message: str, contract: Any = None) -> dict[str, Any]:
@@ -284,5 +368,7 @@ __all__ = [
     "SubmitIn",
     "error_view",
     "parse",
+    "position_only",
+    "receipt_view",
     "request_view",
 ]

@@ -5,7 +5,7 @@ Started by the hub (see :mod:`.hubconfig`)::
     python -m hdss_hub.promotion.service --prefix=hdss --image=hdss/singleuser:latest \\
         --restricted-root=/srv/data/restricted --synthetic-root=/srv/data/synthetic \\
         --airlock-dir=/srv/hub/airlock --threshold=5 --timeout-seconds=1800 \\
-        --mem-limit=2G --cpus=1 --disk-limit=1G --output-limit=100M
+        --mem-limit=2G --cpus=1 --disk-limit=1G --output-limit=100M --reviewers-required=1
 
 It shares the ledger's database (``$HDSS_LEDGER_DB_URL``): permissions are looked up
 there and every step goes into the one audit chain. It talks to the Docker engine
@@ -53,6 +53,11 @@ class PromotionService(HubService):
     steward_group = Unicode("stewards", help="hub group of data stewards").tag(config=True)
     threshold = Int(5, help="smallest count that may be released").tag(config=True)
     max_table_rows = Int(500, help="tables with more rows are row-level data").tag(config=True)
+    reviewers_required = Int(
+        1,
+        help="approvals by different data stewards (none the requester) needed to release "
+        "(settings promotion.reviewers_required)",
+    ).tag(config=True)
     # promotion.run_limits (see runner.py): a run over one fails, naming it
     timeout_seconds = Int(
         1800, help="wall-clock limit of one run (settings promotion.run_limits.seconds)"
@@ -84,6 +89,7 @@ class PromotionService(HubService):
         "steward-group": "PromotionService.steward_group",
         "threshold": "PromotionService.threshold",
         "max-table-rows": "PromotionService.max_table_rows",
+        "reviewers-required": "PromotionService.reviewers_required",
         "timeout-seconds": "PromotionService.timeout_seconds",
         "mem-limit": "PromotionService.mem_limit",
         "cpus": "PromotionService.cpus",
@@ -94,8 +100,10 @@ class PromotionService(HubService):
 
     def build(self) -> tuple[Context, str, int]:
         db_url = self.require_db()
-        if self.threshold < 1 or self.timeout_seconds < 1:
-            raise ConfigError("--threshold and --timeout-seconds must be at least 1")
+        if self.threshold < 1 or self.timeout_seconds < 1 or self.reviewers_required < 1:
+            raise ConfigError(
+                "--threshold, --timeout-seconds and --reviewers-required must be at least 1"
+            )
         self.check_run_limits()
         if not self.restricted_root:
             raise ConfigError("--restricted-root is required (settings data.restricted_root)")
@@ -125,6 +133,7 @@ class PromotionService(HubService):
             cpus=self.cpus,
             disk_limit=self.disk_limit,
             output_limit=self.output_limit,
+            reviewers_required=self.reviewers_required,
             check=checks.Settings(threshold=self.threshold, max_table_rows=self.max_table_rows),
         )
         airlock = Airlock(db_url, ledger, docker.from_env(timeout=60), cfg)

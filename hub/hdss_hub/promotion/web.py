@@ -11,7 +11,6 @@ document is generated.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +26,7 @@ from tornado import web
 from .. import webservice
 from ..apimodels import M
 from ..webservice import ApiHandler, ApiNotFound, PageHandler, ServiceHandler, run_blocking
+from . import render
 from .core import Airlock, PromotionError, Request
 from .models import STATES
 from .openapi import spec
@@ -38,7 +38,11 @@ from .workspace import WorkspaceError
 log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).parent / "templates"
 MAX_BODY = 256 * 1024
-MAX_SHOWN = 200_000  # bytes of one output shown on the review page
+# Pages hold outputs rendered for stewards: nothing on them may run or fetch from elsewhere.
+PAGE_CSP = (
+    "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
 
 
 @dataclass
@@ -218,6 +222,8 @@ class OutputHandler(ApiBase):
         data = await self.blocking(self.airlock.output, req.id, path)
         self.set_header("Content-Type", "text/plain; charset=utf-8")
         self.set_header("Content-Disposition", "inline")
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Content-Security-Policy", "sandbox; default-src 'none'")
         self.finish(data)
 
 
@@ -236,7 +242,10 @@ class ReviewHandler(ApiBase):
 
 
 class PageBase(PageHandler, Base):
-    pass
+    def set_default_headers(self) -> None:
+        super().set_default_headers()
+        self.set_header("Content-Security-Policy", PAGE_CSP)
+        self.set_header("X-Content-Type-Options", "nosniff")
 
 
 class IndexPage(PageBase):
@@ -300,17 +309,9 @@ class RequestPage(PageBase):
     async def show(self, raw_id: str, error: str | None = None, status: int = 200) -> None:
         req = await self.visible(raw_id)
         caller = self.caller
-        outputs: dict[str, str] = {}
+        outputs: list[render.Shown] = []
         if caller.steward and req.checks:
-            for r in req.checks:
-                try:
-                    data = await self.blocking(self.airlock.output, req.id, r["path"])
-                except web.HTTPError:
-                    continue
-                text = data[:MAX_SHOWN].decode("utf-8", errors="replace")
-                if r["path"].endswith(".ipynb"):
-                    text = notebook_outputs(data)
-                outputs[r["path"]] = text
+            outputs = await self.blocking(rendered, self.airlock, req)
         log_text = await self.blocking(self.airlock.run_log, req.id, caller.steward)
         if not caller.steward:
             view = public(req, caller)
@@ -341,22 +342,20 @@ class ReviewPage(RequestPage):
         self.redirect(f"{self.ctx.prefix}requests/{req.id}")
 
 
-def notebook_outputs(data: bytes) -> str:
-    """The text of an executed notebook's outputs, cell by cell, for the review page."""
-    try:
-        nb = json.loads(data)
-    except ValueError:
-        return "(not a readable notebook)"
-    parts = []
-    for n, cell in enumerate(nb.get("cells") or [], 1):
-        for out in cell.get("outputs") or []:
-            bundle = out.get("data") or {}
-            text = out.get("text") or bundle.get("text/plain") or out.get("evalue") or ""
-            text = "".join(text) if isinstance(text, list) else str(text)
-            if any(k.startswith("image/") for k in bundle):
-                text += "\n[figure]"
-            parts.append(f"--- cell {n} ---\n{text}")
-    return "\n".join(parts)[:MAX_SHOWN] or "(no outputs)"
+def rendered(airlock: Airlock, req: Request) -> list[render.Shown]:
+    """Every checked output of ``req`` as a data steward reviews it (see :mod:`.render`)."""
+    out = []
+    for r in req.checks or []:
+        try:
+            data = airlock.output(req.id, r["path"])
+        except (PromotionError, OSError):
+            shown = render.Shown(r["path"], r["status"], [render.Part("file", "")])
+            shown.parts[0].html = "<p>(not in the airlock: it was not copied out of the run)</p>"
+            shown.parts[0].findings = list(r.get("findings") or [])
+            out.append(shown)
+            continue
+        out.append(render.shown(r["path"], data, r["status"], r.get("findings")))
+    return out
 
 
 ID = r"([0-9]{1,9})"
