@@ -421,3 +421,56 @@ def test_a_planted_value_reaches_no_researcher_before_release(airlock, engine):
     receipt = home[f"{req.id}/RELEASE-RECEIPT.json"].decode()
     assert MARKER not in receipt and not [name for name in home if MARKER in name]
     assert any(w.startswith("output file ") for w in json.loads(receipt)["withheld"])
+
+
+# -- two-person rule and differencing, on the real engine -----------------------------------
+
+BY_SEX = (
+    'df = con.execute("select koen, count(distinct pnr) as n from bef where aar = 2015 {extra}'
+    'group by koen order by koen").df()\n'
+    'df.to_csv(Path(output_dir) / "{name}", index=False)\n'
+)
+ALL_BY_SEX = nbs.notebook(nbs.OPEN + BY_SEX.format(extra="", name="by_sex.csv"))
+# The same table without three persons: set beside the released one, it reveals them.
+LESS_THREE = nbs.notebook(
+    nbs.OPEN
+    + BY_SEX.format(
+        extra="and pnr not in (select pnr from bef where aar = 2015 order by pnr limit 3) ",
+        name="by_sex_less.csv",
+    )
+)
+
+
+@pytest.mark.abuse
+def test_two_stewards_release_and_a_later_table_differing_by_a_few_persons_is_flagged(
+    airlock, engine
+):
+    airlock.cfg.reviewers_required = 2
+    put_files(
+        engine,
+        airlock.cfg.home_volume("alice"),
+        {"all.ipynb": ALL_BY_SEX, "less.ipynb": LESS_THREE},
+    )
+    first = airlock.run(airlock.submit("alice", PROJECT, ["all.ipynb"]).id)
+    assert first.state == "awaiting-review", airlock.run_log(first.id)
+    assert {r["path"]: r["status"] for r in first.checks}["by_sex.csv"] == "pass", first.checks
+    half = airlock.review("sam", first.id, "approve", "aggregates of many persons")
+    assert half.state == "awaiting-review" and half.review_progress == "1 of 2 approvals"
+    assert list_files(engine, airlock.cfg.home_volume("alice"), "results") == {}
+    with pytest.raises(Refused):
+        airlock.review("sam", first.id, "approve", "again")
+    done = airlock.review("steve", first.id, "approve", "agreed")
+    assert done.state == "released" and [a["steward"] for a in done.approvals] == ["sam", "steve"]
+    assert f"{first.id}/by_sex.csv" in list_files(
+        engine, airlock.cfg.home_volume("alice"), f"results/{first.id}"
+    )
+    # The table without three persons passes every other check, and is flagged here.
+    second = airlock.run(airlock.submit("alice", PROJECT, ["less.ipynb"]).id)
+    report = {r["path"]: r for r in second.checks}["by_sex_less.csv"]
+    assert report["status"] == "flag", second.checks
+    (finding,) = report["findings"]
+    assert finding["rule"] == "differencing" and "by_sex.csv" in finding["detail"]
+    outcomes = [(e.actor, e.action, e.outcome) for e in airlock.audit.entries()]
+    assert ("sam", "promotion.approve", "approved") in outcomes
+    assert ("steve", "promotion.approve", "released") in outcomes
+    assert airlock.audit.verify().ok
