@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import csv
+import json
 from pathlib import Path
 
 import nbformat
@@ -82,6 +83,10 @@ def check_summary(name: str, s: dict, workdir: Path) -> None:
         assert any(v == s["marker"] for v in cells) == (s["suppressed_cells"] > 0)
         assert s["suppressed_cells"] >= s["primary"] >= 0
         assert not any(k.lower() == "pnr" for k in rows[0])
+        # The same table made through acro: its results, as the airlock reads them.
+        acro = json.loads((workdir / s["acro_results"]).read_text())
+        assert acro["tool"]["name"] == "ACRO" and "output_0" in acro["results"]
+        assert s["acro_table_status"] in ("pass", "fail", "review")
     else:
         pytest.fail(f"no check written for {name}")
 

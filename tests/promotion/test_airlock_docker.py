@@ -474,3 +474,33 @@ def test_two_stewards_release_and_a_later_table_differing_by_a_few_persons_is_fl
     assert ("sam", "promotion.approve", "approved") in outcomes
     assert ("steve", "promotion.approve", "released") in outcomes
     assert airlock.audit.verify().ok
+
+
+# -- acro: its own results read from the outbox ---------------------------------------------
+
+
+def test_a_course_notebook_using_acro_has_acros_results_beside_ours(airlock, engine):
+    from tests.promotion.test_web import as_user, serving
+
+    course = Path(__file__).resolve().parents[2] / "notebooks" / "06_release.ipynb"
+    put_files(
+        engine, airlock.cfg.home_volume("alice"), {"course/06_release.ipynb": course.read_bytes()}
+    )
+    req = airlock.run(airlock.submit("alice", PROJECT, ["course/06_release.ipynb"]).id)
+    assert req.state == "awaiting-review", airlock.run_log(req.id)
+    (res,) = req.acro
+    assert res["path"] == "acro/results.json" and res["version"] == "1.0.2"
+    table = next(o for o in res["outputs"] if o["id"] == "output_0")
+    assert table["method"] == "crosstab" and table["files"][0]["path"] == "acro/output_0_0.csv"
+    # Our checks ran on every file, acro's too; acro's checker-only summaries are blocked.
+    status = {r["path"]: r for r in req.checks}
+    assert "acro/output_0_0.csv" in status and "first_mi_by_age_and_period.csv" in status
+    summary = status["acro/session_summary.json"]
+    assert summary["status"] == "block"
+    assert "acro-do-not-release" in {f["rule"] for f in summary["findings"]}
+    with serving(airlock) as server:
+        base = f"{server.url}/services/promotion/"
+        page = requests.get(f"{base}requests/{req.id}", headers=as_user("steve"), timeout=60)
+        assert "own checks (made in the notebook" in page.text and "crosstab" in page.text
+        mine = requests.get(f"{base}api/requests/{req.id}", headers=as_user("alice"), timeout=60)
+        assert mine.json()["acro"] is None

@@ -32,7 +32,7 @@ from hdss_common.db import make_engine, upgrade
 from sqlalchemy.orm import Session
 
 from ..ledger.core import Ledger, Permission
-from . import checks, differencing, runner
+from . import acroresults, checks, differencing, runner
 from .contract import ContractReport, check_notebook
 from .models import FINAL, ReleasedTableRow, RequestRow, State
 from .paths import UnsafePath, safe_relpath
@@ -128,6 +128,7 @@ class Request:
     updated_at: datetime
     approvals: list = field(default_factory=list)  # [{steward, reason, at}]
     reviewers_required: int = 1  # as the setting was when the request was submitted
+    acro: list | None = None  # acro's own results found in the outbox (acroresults.read)
 
     @classmethod
     def from_row(cls, row: RequestRow) -> Request:
@@ -153,6 +154,7 @@ class Request:
             updated_at=row.updated_at,
             approvals=list(row.approvals or []),
             reviewers_required=row.reviewers_required or 1,
+            acro=row.acro,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -533,6 +535,8 @@ class Airlock:
             reports.append(rep)
         checked = label_outputs([r.to_json() for r in reports], code, req.notebooks)
         checked = self._differencing(req.project_id, result.outputs, checked)
+        acro = acroresults.read(result.outputs)
+        checked = add_findings(checked, acroresults.findings(acro))
         status = [r["status"] for r in checked]
         live.event(
             "checked",
@@ -549,6 +553,7 @@ class Airlock:
             run_log=live.full_log(),
             run_events=live.researcher_log(),
             checks=checked,
+            acro=acro or None,
         )
         self.audit.append(
             "service:promotion",
@@ -788,15 +793,7 @@ class Airlock:
         if not released:
             return checked
         tables = {f.path: differencing.tables_of(f.path, f.data) for f in outputs}
-        found = differencing.check(tables, released, self.cfg.check.threshold)
-        out = []
-        for report in checked:
-            extra = found.get(report["path"], [])
-            if extra:
-                status = report["status"] if report["status"] == checks.BLOCK else checks.FLAG
-                report = {**report, "findings": [*report["findings"], *extra], "status": status}
-            out.append(report)
-        return out
+        return add_findings(checked, differencing.check(tables, released, self.cfg.check.threshold))
 
     def _keep_tables(self, req: Request, released: list[dict]) -> None:
         """The tables of the files just released, kept to set later tables against."""
@@ -855,4 +852,19 @@ def label_outputs(reports: list[dict], code: list[File], notebooks: list[str]) -
         parts = PurePosixPath(path).parts if path.isprintable() else ()
         named = path in executed or (bool(parts) and all(p.encode() in text for p in parts))
         out.append({**report, "label": path if named else f"output file {n}"})
+    return out
+
+
+def add_findings(checked: list[dict], found: dict[str, list[dict]]) -> list[dict]:
+    """Check reports with ``found`` (path -> findings) added, each file's status raised to
+    its most severe finding."""
+    order = {checks.PASS: 0, checks.FLAG: 1, checks.BLOCK: 2}
+    out = []
+    for report in checked:
+        extra = found.get(report["path"], [])
+        if extra:
+            severities = [report["status"], *(f["severity"] for f in extra)]
+            status = max(severities, key=order.__getitem__)
+            report = {**report, "findings": [*report["findings"], *extra], "status": status}
+        out.append(report)
     return out

@@ -68,6 +68,10 @@ class RequestRow(Base):
     approvals: Mapped[list[dict[str, Any]] | None] = mapped_column(
         sa.JSON(none_as_null=True), nullable=True
     )  # [{steward, reason, at}]
+    # acro's own results found in the outbox (see acroresults.py); data stewards only
+    acro: Mapped[list[dict[str, Any]] | None] = mapped_column(
+        sa.JSON(none_as_null=True), nullable=True
+    )
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

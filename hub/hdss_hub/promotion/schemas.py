@@ -269,6 +269,34 @@ class Receipt(BaseModel):
         return out
 
 
+class AcroFile(BaseModel):
+    path: str = Field(description="the file in the outbox")
+    checks: dict[str, int] = Field(description="acro's checks: cells each fired on")
+
+
+class AcroOutput(BaseModel):
+    """One output made through acro, as acro judged it while it was made."""
+
+    id: str
+    status: str = Field(description="acro's verdict: pass, fail or review")
+    type: str
+    method: str
+    command: str
+    summary: str
+    exception: str = Field(description="the researcher's request for an exception")
+    comments: list[str]
+    do_not_release: bool
+    files: list[AcroFile]
+
+
+class AcroResults(BaseModel):
+    """A ``results.json`` written by ``acro.finalise()`` in the outbox."""
+
+    path: str
+    version: str
+    outputs: list[AcroOutput]
+
+
 class Links(BaseModel):
     log: str = Field(description="the run log, relative to the service's URL")
 
@@ -299,6 +327,11 @@ class PromotionRequest(BaseModel):
     approvals: list[Approval]
     review_progress: str = Field(description="e.g. '1 of 2 approvals'")
     receipt: Receipt | None
+    acro: list[AcroResults] | None = Field(
+        None,
+        description="acro's own results found in the outbox, shown beside ours (data "
+        "stewards only: acro's summaries can quote values)",
+    )
     created_at: datetime
     updated_at: datetime
     links: Links
@@ -343,6 +376,8 @@ def request_view(req: Request, *, steward: bool) -> dict[str, Any]:
         "review_progress": req.review_progress,
         "links": {"log": f"api/requests/{req.id}/log"},
     }
+    if not steward:
+        data["acro"] = None
     return dump(PromotionRequest.model_validate(data), steward=steward)
 
 

@@ -315,7 +315,8 @@ class RequestPage(PageBase):
         log_text = await self.blocking(self.airlock.run_log, req.id, caller.steward)
         if not caller.steward:
             view = public(req, caller)
-            req = Request(**{**req.__dict__, "checks": view["checks"], "receipt": view["receipt"]})
+            hidden = {"checks": view["checks"], "receipt": view["receipt"], "acro": None}
+            req = Request(**{**req.__dict__, **hidden})
         self.render_page(
             "request.html", status=status, r=req, outputs=outputs, log_text=log_text, error=error
         )
