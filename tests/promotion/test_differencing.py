@@ -100,10 +100,26 @@ def test_the_airlock_keeps_released_tables_and_flags_a_later_difference(tmp_path
         {"path": f.path, "size": 1, "sha256": "", "status": "pass", "findings": []}
         for f in (new, ok)
     ]
-    out = airlock._differencing("p-1", [new, ok], checked)
+    out = airlock._differencing("p-1", [new, ok], checked, 2)
     assert out[0]["status"] == "flag" and out[0]["findings"][0]["rule"] == "differencing"
-    assert out[1] == checked[1]
+    assert out[1] == checked[1]  # the released table again; the flagged one stays in
     assert json.dumps(out)  # stored as JSON
     assert differencing.RULE == "differencing"
     airlock.engine.dispose()
     airlock.ledger.engine.dispose()
+
+
+@pytest.mark.abuse
+def test_a_total_and_the_total_without_a_subgroup_in_one_request_are_caught():
+    everyone = b"region,n\nnord,1200\nsyd,980\n"
+    without = b"region,n\nnord,1197\nsyd,980\n"
+    outputs = {"a.csv": tables_of("a.csv", everyone), "b.csv": tables_of("b.csv", without)}
+    found = check(outputs, [], 5, request_id=3, passing={"a.csv", "b.csv"})
+    (f,) = found["b.csv"]  # the later one: a.csv can still be released alone
+    assert "a.csv" not in found and "earlier in this request" in f["detail"]
+    # An earlier table that will not be released (flagged by another check) discloses
+    # nothing beside the later one.
+    assert check(outputs, [], 5, request_id=3, passing={"b.csv"}) == {}
+    # Positive control: the same table twice (a notebook's HTML and its CSV) is fine.
+    same = {"a.csv": tables_of("a.csv", everyone), "c.csv": tables_of("c.csv", everyone)}
+    assert check(same, [], 5, request_id=3, passing={"a.csv", "c.csv"}) == {}

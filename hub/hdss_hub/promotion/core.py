@@ -534,7 +534,7 @@ class Airlock:
             rep.add("not-copied", checks.BLOCK, problem)
             reports.append(rep)
         checked = label_outputs([r.to_json() for r in reports], code, req.notebooks)
-        checked = self._differencing(req.project_id, result.outputs, checked)
+        checked = self._differencing(req.project_id, result.outputs, checked, req.id)
         acro = acroresults.read(result.outputs)
         checked = add_findings(checked, acroresults.findings(acro))
         status = [r["status"] for r in checked]
@@ -785,15 +785,16 @@ class Airlock:
             ]
 
     def _differencing(
-        self, project_id: str, outputs: list[File], checked: list[dict]
+        self, project_id: str, outputs: list[File], checked: list[dict], request_id: int
     ) -> list[dict]:
         """``checked`` with a ``differencing`` finding on each file holding a table that
-        differs from one released for the project by a small number of persons."""
+        differs from one released for the project, or from one before it in the same
+        request, by a small number of persons."""
         released = self.released_tables(project_id)
-        if not released:
-            return checked
         tables = {f.path: differencing.tables_of(f.path, f.data) for f in outputs}
-        return add_findings(checked, differencing.check(tables, released, self.cfg.check.threshold))
+        passing = {r["path"] for r in checked if r["status"] == checks.PASS}
+        found = differencing.check(tables, released, self.cfg.check.threshold, request_id, passing)
+        return add_findings(checked, found)
 
     def _keep_tables(self, req: Request, released: list[dict]) -> None:
         """The tables of the files just released, kept to set later tables against."""

@@ -4,9 +4,10 @@ Two safe tables can disclose together: counts by region for everyone, released l
 and the same counts without the persons aged 90 or over, submitted now, differ by the
 persons aged 90+ in each region, and those differences may be 1 or 2. So the airlock keeps
 every table it released for a project (its header and cells, stored by the service), and
-each table of a new request is set against them: where both tables count the same row and
-column and the counts differ by 1 to ``threshold - 1``, the new file is flagged
-(``differencing``) for the data steward, naming the released table.
+each table of a new request is set against them, and against the tables before it in the
+same request (a total and the total without a subgroup, submitted together): where both
+tables count the same row and column and the counts differ by 1 to ``threshold - 1``, the
+new file is flagged (``differencing``) for the data steward, naming the other table.
 
 Tables are read from CSV/TSV files (delimiter sniffed), HTML files and the HTML tables of
 a notebook's outputs. A row is known by its label cells (text, and columns named like
@@ -211,29 +212,44 @@ def compare(new: Table, old: Released, threshold: int) -> tuple[str, str, str] |
 
 
 def check(
-    outputs: dict[str, list[Table]], released: list[Released], threshold: int
+    outputs: dict[str, list[Table]],
+    released: list[Released],
+    threshold: int,
+    request_id: int | None = None,
+    passing: set[str] | None = None,
 ) -> dict[str, list[dict[str, str]]]:
-    """Findings per file path: each new table set against each released one."""
+    """Findings per file path: each new table set against each released one and, with
+    ``request_id`` (the new request's), against the tables before it in the same request
+    that could be released (files in ``passing`` not flagged here): both made at once
+    disclose as well, so the later one is flagged and the earlier can still be released
+    alone."""
     findings: dict[str, list[dict[str, str]]] = {}
+    earlier: list[Released] = []
     for path, tables in outputs.items():
         for table in tables:
-            for old in released:
+            for old in [*released, *earlier]:
                 hit = compare(table, old, threshold)
                 if hit is None:
                     continue
                 key, column, values = hit
+                source = (
+                    "earlier in this request"
+                    if old.request_id == request_id
+                    else f"released by request {old.request_id}"
+                )
                 findings.setdefault(path, []).append(
                     {
                         "rule": RULE,
                         "severity": "flag",
                         "where": table.where,
                         "detail": (
-                            f"differs from {old.path} ({old.where}) released by request "
-                            f"{old.request_id} by fewer than {threshold} in row {key!r}, "
-                            f"column {column!r} ({values}): set side by side, the two "
-                            "tables reveal a group that small"
+                            f"differs from {old.path} ({old.where}) {source} by fewer than "
+                            f"{threshold} in row {key!r}, column {column!r} ({values}): set "
+                            "side by side, the two tables reveal a group that small"
                         ),
                     }
                 )
                 break  # one finding per new table is enough to flag it
+            if request_id is not None and path in (passing or set()) and path not in findings:
+                earlier.append(Released(request_id, path, table.where, table.header, table.rows))
     return findings
