@@ -1,4 +1,5 @@
-"""Fixtures of the ledger tests: a throwaway PostgreSQL server, a restricted catalogue, a clock.
+"""Fixtures of the ledger tests: a throwaway PostgreSQL server, a restricted catalogue, a clock,
+the ledger, and the ledger service over HTTP.
 
 The ``db_url`` fixture runs each test on SQLite and on a real PostgreSQL (``-m postgres``
 selects or deselects the latter). PostgreSQL comes from Debian's packages; without them the
@@ -15,6 +16,8 @@ from pathlib import Path
 import pytest
 
 from tests.pg import pg_database
+
+from .helpers import HUB_USERS, PREFIX, HeaderAuth, ServerThread
 
 START = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 RESTRICTED = ("lpr_adm", "lmdb", "dod")
@@ -69,6 +72,22 @@ def ledger(db_url, restricted_root, clock):
     led = Ledger(db_url, clock=clock, restricted_root=restricted_root, known_users=lambda: USERS)
     yield led
     led.engine.dispose()
+
+
+@pytest.fixture
+def service(db_url, restricted_root, clock):
+    """The ledger service on 127.0.0.1 (callers named by ``as_user``); ``service.ledger``
+    is its ledger, ``service.api`` its REST API's URL."""
+    from hdss_hub.ledger import Ledger
+    from hdss_hub.ledger.web import ServiceContext, make_app
+
+    ledger = Ledger(db_url, clock=clock, restricted_root=restricted_root)
+    ctx = ServiceContext(ledger=ledger, hub=None, prefix=PREFIX, static_users=HUB_USERS)
+    with ServerThread(make_app(ctx, auth_mixin=HeaderAuth)) as server:
+        server.ledger = ledger
+        server.api = f"{server.url}{PREFIX}api"
+        yield server
+    ledger.engine.dispose()
 
 
 def _permission(**over) -> dict:

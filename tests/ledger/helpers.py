@@ -11,6 +11,7 @@ from tornado import web
 from tornado.httpserver import HTTPServer
 from tornado.testing import bind_unused_port
 
+PREFIX = "/services/ledger/"  # the service's URL prefix in the tests
 # Hub user models as JupyterHub's OAuth identify endpoint returns them.
 MODELS = {
     "steve": {"name": "steve", "kind": "user", "groups": ["stewards"], "scopes": []},

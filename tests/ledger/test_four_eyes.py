@@ -9,24 +9,11 @@ from __future__ import annotations
 
 import pytest
 import requests
-from hdss_hub.ledger import Forbidden, Ledger
-from hdss_hub.ledger.web import ServiceContext, make_app
+from hdss_hub.ledger import Forbidden
 
-from .helpers import HUB_USERS, HeaderAuth, ServerThread, as_user
+from .helpers import PREFIX, as_user
 
 abuse = pytest.mark.abuse
-PREFIX = "/services/ledger/"
-
-
-@pytest.fixture
-def service(db_url, restricted_root, clock):
-    ledger = Ledger(db_url, clock=clock, restricted_root=restricted_root)
-    ctx = ServiceContext(ledger=ledger, hub=None, prefix=PREFIX, static_users=HUB_USERS)
-    with ServerThread(make_app(ctx, auth_mixin=HeaderAuth)) as server:
-        server.ledger = ledger
-        server.api = f"{server.url}{PREFIX}api"
-        yield server
-    ledger.engine.dispose()
 
 
 def denied(ledger) -> list[tuple[str, str, str]]:

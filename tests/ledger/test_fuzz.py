@@ -15,9 +15,8 @@ from hdss_hub.ledger.web import ServiceContext, make_app
 
 from tests.fuzzing import schemathesis_run
 
-from .helpers import HUB_USERS, HeaderAuth, ServerThread
+from .helpers import HUB_USERS, PREFIX, HeaderAuth, ServerThread
 
-PREFIX = "/services/ledger/"
 MAX_EXAMPLES = 50
 TIME_BUDGET = 25
 

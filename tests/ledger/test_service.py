@@ -5,23 +5,8 @@ from __future__ import annotations
 import pytest
 import requests
 import sqlalchemy as sa
-from hdss_hub.ledger import Ledger
-from hdss_hub.ledger.web import ServiceContext, make_app
 
-from .helpers import HUB_USERS, HeaderAuth, ServerThread, as_user
-
-PREFIX = "/services/ledger/"
-
-
-@pytest.fixture
-def service(db_url, restricted_root, clock):
-    ledger = Ledger(db_url, clock=clock, restricted_root=restricted_root)
-    ctx = ServiceContext(ledger=ledger, hub=None, prefix=PREFIX, static_users=HUB_USERS)
-    with ServerThread(make_app(ctx, auth_mixin=HeaderAuth)) as server:
-        server.ledger = ledger
-        server.api = f"{server.url}{PREFIX}api"
-        yield server
-    ledger.engine.dispose()
+from .helpers import PREFIX, as_user
 
 
 def stored(ledger) -> int:
