@@ -46,6 +46,7 @@ bench: venv proxy engine images ## Benchmarks: spawn latency and memory, dataset
 	mkdir -p bench/results
 	$(PY) bench/bench_spawn.py --out bench/results
 	$(PY) bench/bench_datasets.py --out bench/results
+	$(PY) bench/bench_airlock.py --out bench/results
 
 bench-full: venv ## Not in bench: generate, verify and time the full size (5,000,000 persons, ~16 GB, tens of minutes)
 	$(PY) bench/bench_datasets.py --size full --out bench/results

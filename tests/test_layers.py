@@ -25,11 +25,18 @@ ALLOWED: dict[str, set[str]] = {
     "hdss_common": set(),
     "hdss_data": set(),  # installed alone in the single-user image
     "hdss_secure": set(),  # the secure servers' guard, alone in the single-user image
+    "hdss_airlock": set(),  # the output checks: the promotion service's and hdss-airlock's
     "hdss_registers": {"hdss_common"},
     "hdss_hub.base": {"hdss_common"},
     "hdss_hub.audit": {"hdss_common"},
     "hdss_hub.ledger": {"hdss_common", "hdss_hub.base", "hdss_hub.audit"},
-    "hdss_hub.promotion": {"hdss_common", "hdss_hub.base", "hdss_hub.audit", "hdss_hub.ledger"},
+    "hdss_hub.promotion": {
+        "hdss_common",
+        "hdss_airlock",
+        "hdss_hub.base",
+        "hdss_hub.audit",
+        "hdss_hub.ledger",
+    },
     "hdss_spawner": {"hdss_common"},
     "hdss_hub.config": {
         "hdss_common",

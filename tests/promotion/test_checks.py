@@ -81,9 +81,10 @@ def test_binary_unknown_huge_files_are_blocked_images_and_text_flagged():
     assert rules("t.parquet", b"PAR1\x00\x01\xff")[1] == {"binary"}
     assert rules("t.xyz", "hello")[1] == {"unknown-type"}
     assert rules("t.csv", "a,n\n" + "x,100\n" * 5000)[1] == {"too-large"}
-    assert rules("fig.png", b"\x89PNG")[0] == "flag"
+    assert rules("fig.png", b"\x89PNG")[1] == {"binary"}  # not a PNG: blocks
     assert rules("notes.txt", "all fine")[1] == {"free-text"}
-    assert rules("notes.txt", "patient R92CW9282A")[1] == {"person-id"}
+    assert rules("notes.txt", "patient R92CW9282A")[0] == "block"
+    assert "person-id" in rules("notes.txt", "patient R92CW9282A")[1]
 
 
 def test_notebook_html_tables_and_text_outputs_are_checked():
@@ -124,3 +125,110 @@ def test_small_numbers_printed_in_a_notebook_are_flagged():
     assert rules("a.ipynb", json.dumps(nb)) == ("flag", {"small-number-in-text"})
     nb["cells"][1]["outputs"] = [{**out, "text": "cases in 2015: 480 (12.5%)\n"}]
     assert rules("a.ipynb", json.dumps(nb)) == ("pass", set())
+
+
+# -- one behaviour per test, beyond the corpus ----------------------------------------------
+
+
+def notebook_with(*outputs: dict) -> str:
+    nb = json.loads(nbs.AGGREGATE)
+    nb["cells"][1]["outputs"] = list(outputs)
+    return json.dumps(nb)
+
+
+def text_output(text: str) -> dict:
+    return {
+        "output_type": "execute_result",
+        "execution_count": 1,
+        "metadata": {},
+        "data": {"text/plain": text},
+    }
+
+
+def test_a_dataframes_printed_index_is_not_a_count():
+    frame = "  koen      n\n0    1  25609\n1    2  26436\n2    9    512"
+    assert rules("a.ipynb", notebook_with(text_output(frame))) == ("pass", set())
+    small = "  koen      n\n0    1  25609\n1    2      3"
+    assert rules("a.ipynb", notebook_with(text_output(small))) == ("flag", {"small-count"})
+
+
+def test_a_series_and_describe_are_read_as_tables():
+    series = "koen\n1    25609\n2    26436\nName: count, dtype: int64"
+    assert rules("a.ipynb", notebook_with(text_output(series))) == ("pass", set())
+    describe = (
+        "             age\ncount   120.000\nmean     54.100\nstd      12.300\n"
+        "min      18.000\n50%      55.000\nmax      99.000"
+    )
+    status, found = rules("a.ipynb", notebook_with(text_output(describe)))
+    assert found == {"min-max"}
+
+
+def test_a_printed_table_one_with_counts_percentages_and_medians():
+    table = (
+        "                                    Men  \\\n"
+        "Persons                          25,609   \n"
+        "Age, years   median (IQR)    48 (34-63)   \n"
+        "Age group    18-39        8,855 (34.6%)   \n"
+        "             40-59        8,917 (34.8%)   "
+    )
+    assert rules("a.ipynb", notebook_with(text_output(table))) == ("pass", set())
+    smaller = table.replace("8,917 (34.8%)", "3 (0.0%)")
+    assert "small-count" in rules("a.ipynb", notebook_with(text_output(smaller)))[1]
+
+
+def test_html_rowspans_keep_cells_in_their_columns():
+    html = (
+        "<table><thead><tr><th></th><th></th><th>n</th></tr></thead><tbody>"
+        "<tr><th rowspan='2'>Men</th><th>18-39</th><td>812</td></tr>"
+        "<tr><th>40-59</th><td>3</td></tr></tbody></table>"
+    )
+    assert html_tables(html) == [(["", "", "n"], [["Men", "18-39", "812"], ["Men", "40-59", "3"]])]
+    assert rules("t.html", html)[1] == {"small-count"}
+
+
+def test_the_delimiter_is_sniffed():
+    assert rules("t.csv", "region;n\nNorth;3\nSouth;812\n")[1] == {"small-count"}
+    assert rules("t.csv", "region\tn\nNorth\t3\nSouth\t812\n")[1] == {"small-count"}
+    assert rules("t.tsv", "region|n\nNorth|3\nSouth|812\n")[1] == {"small-count"}
+
+
+def test_rates_need_their_scale_or_a_count():
+    assert rules("t.csv", "region,rate_per_1000,population\nA,0.5,6000\n")[1] == {"small-rate"}
+    assert rules("t.csv", "region,rate_per_100000,population\nA,50,6000\n")[1] == {"small-rate"}
+    assert rules("t.csv", "region,rate_per_1000,population\nA,5.0,6000\n") == ("pass", set())
+    assert rules("t.csv", "region,rate\nA,5.0\n")[1] == {"rate-unchecked"}
+    assert rules("t.csv", "region,rate,cases\nA,5.0,120\n") == ("pass", set())
+
+
+def test_a_share_written_from_0_to_1():
+    assert rules("t.csv", "group,share,population\na,0.02,150\n")[1] == {"small-percentage"}
+    assert rules("t.csv", "group,share,population\na,0.2,150\n") == ("pass", set())
+
+
+def test_negative_and_float_counts():
+    assert rules("t.csv", "region,n\nNorth,-3\nSouth,812\n")[1] == {"small-count"}
+    assert rules("t.csv", "region,n\nNorth,3.0\nSouth,812.0\n")[1] == {"small-count"}
+
+
+def test_zero_width_characters_and_encoded_data_block():
+    assert rules("notes.md", "All fine\u200b\u200c\u200b")[1] >= {"hidden-characters"}
+    payload = "cmVnaW9uLGRlYXRocwpOb3J0aCwzCmZvbyxiYXIKYmF6LHF1eApzb21lLG1vcmUKZGF0YQ=="
+    assert rules("a.ipynb", notebook_with(text_output(payload)))[1] == {"encoded-data"}
+
+
+def test_figures_go_to_a_person_and_their_text_is_read():
+    svg = "<svg xmlns='http://www.w3.org/2000/svg'><text>Deaths by year</text></svg>"
+    assert rules("f.svg", svg) == ("flag", {"figure"})
+    assert rules("f.svg", svg.replace("Deaths by year", "n=3"))[1] == {
+        "figure",
+        "small-number-in-text",
+    }
+
+
+def test_findings_are_capped_per_rule_but_counted():
+    table = "region,n\n" + "".join(f"r{i},3\n" for i in range(40))
+    report = check_file("t.csv", table.encode(), CFG)
+    data = report.to_json()
+    assert len(report.findings) == 25
+    assert data["findings"][-1]["detail"] == "15 more findings of this rule"
+    assert data["status"] == "flag"
