@@ -42,8 +42,9 @@ DEFAULT_INDEX = "https://pypi.org/simple"
 HOST_CA_DIR = Path("/usr/local/share/ca-certificates")
 IMAGES = ("base", "singleuser", "stock")
 # Python packages copied into the single-user image's /opt/hdss/lib, by their folder in
-# the repo: the data helper, and the guard of secure servers (a Jupyter server extension).
-LIB_PACKAGES = {"hdss_data": "datasets", "hdss_secure": "spawner"}
+# the repo: the data helper, the guard of secure servers (a Jupyter server extension) and
+# the airlock's output checks (the hdss-airlock command).
+LIB_PACKAGES = {"hdss_data": "datasets", "hdss_secure": "spawner", "hdss_airlock": "common"}
 IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", ".DS_Store")
 
 
