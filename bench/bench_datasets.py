@@ -98,11 +98,16 @@ def generate(out: Path, persons: int, seed: int, size: str = "small") -> dict:
 def verify(version: Path) -> dict:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    subprocess.run([*CLI, "verify", str(version)], capture_output=True, text=True, check=True)
+    proc = subprocess.run([*CLI, "verify", str(version)], capture_output=True, text=True)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return {"verify_wall_s": round(wall, 1), "verify_cpu_s": round(cpu, 1)}
+    return {
+        "verify_wall_s": round(wall, 1),
+        "verify_cpu_s": round(cpu, 1),
+        "verify_ok": proc.returncode == 0,
+        "verify_output": (proc.stdout + proc.stderr).strip().splitlines()[-20:],
+    }
 
 
 def full_markdown(res: dict) -> str:
@@ -123,6 +128,7 @@ def full_markdown(res: dict) -> str:
             f"| peak RSS (generate; verify: max of both) | {g['peak_rss_mb']:,} MB |",
             f"| size on disk | {g['bytes'] / 1e9:,.1f} GB |",
             f"| verify wall time | {res['verify']['verify_wall_s']} s |",
+            f"| verify passed | {res['verify']['verify_ok']} |",
             f"| verify CPU seconds | {res['verify']['verify_cpu_s']} |",
             f"| peak RSS after verify | {res['verify_peak_rss_mb']:,} MB |",
             "",
@@ -134,6 +140,8 @@ def full(a) -> int:
     out = a.out / "hdss-bench-full"
     gen = generate(out / "root", a.persons or 5_000_000, a.seed, size="full")
     version = Path(gen.pop("path"))
+    # the generation figures are kept even if verify fails or is interrupted
+    (a.out / "datasets-full.json").write_text(json.dumps({"generation": gen}, indent=2) + "\n")
     ver = verify(version)
     res = {
         "generation": gen,
@@ -143,6 +151,9 @@ def full(a) -> int:
     (a.out / "datasets-full.json").write_text(json.dumps(res, indent=2) + "\n")
     (a.out / "datasets-full.md").write_text(full_markdown(res))
     print(full_markdown(res))
+    if not ver["verify_ok"]:
+        print("\n".join(ver["verify_output"]), file=sys.stderr)
+        return 1
     if not a.keep:
         subprocess.run(["chmod", "-R", "u+w", str(out)], check=False)
         subprocess.run(["rm", "-rf", str(out)], check=False)

@@ -14,6 +14,7 @@ from hdss_common.errors import HdssError
 from hdss_registers.writer import sha256_file
 
 MEMORY_LIMIT = "1GB"
+BUCKET_ROWS = 20_000_000  # keys per primary-key check
 
 
 class VerifyError(HdssError):
@@ -81,6 +82,7 @@ def check_keys(version: Path, manifest: dict) -> list[str]:
     spill = tempfile.mkdtemp(prefix="hdss-verify-")
     con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
     con.execute(f"SET temp_directory = '{spill}'")
+    con.execute("SET preserve_insertion_order = false")
     files = {r["name"]: [version / f["path"] for f in r["files"]] for r in manifest["resources"]}
     for r in manifest["resources"]:
         name = r["name"]
@@ -96,9 +98,18 @@ def check_keys(version: Path, manifest: dict) -> list[str]:
         pk = schema.get("primaryKey")
         if pk:
             cols = ", ".join(pk)
-            row = con.execute(
-                f"SELECT {cols}, count(*) FROM {name} GROUP BY ALL HAVING count(*) > 1 LIMIT 1"
-            ).fetchone()
+            # One hash bucket of the keys at a time, so the hash table fits the memory
+            # limit at any size (the full size's bef has ~100 million keys).
+            buckets = max(1, -(-int(r.get("rows", 0)) // BUCKET_ROWS))
+            row = None
+            for b in range(buckets):
+                where = f"WHERE hash({cols}) % {buckets} = {b}" if buckets > 1 else ""
+                row = con.execute(
+                    f"SELECT {cols}, count(*) FROM {name} {where} "
+                    f"GROUP BY ALL HAVING count(*) > 1 LIMIT 1"
+                ).fetchone()
+                if row:
+                    break
             if row:
                 problems.append(
                     f"{name}: primary key ({cols}) not unique, e.g. {row[:-1]} "

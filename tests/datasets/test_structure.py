@@ -295,3 +295,37 @@ def test_published_read_only_and_catalogued(tiny):
 def test_lookups_cover_the_code_lists(tiny_db):
     assert one(tiny_db, "SELECT count(*) FROM lookup_icd10") == len(C.ICD10)
     assert one(tiny_db, "SELECT count(*) FROM lookup_atc WHERE ddd IS NOT NULL") == len(C.ATC)
+
+
+def test_verify_checks_keys_in_hash_buckets(tiny, tmp_path, monkeypatch):
+    """Large tables check their primary key one hash bucket at a time (so `full` fits the
+    memory limit); a duplicate is still found, whichever bucket it falls in."""
+    import json
+    import os
+    import shutil
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from hdss_registers import verify as V
+    from hdss_registers.writer import sha256_file
+
+    monkeypatch.setattr(V, "BUCKET_ROWS", 500)  # bef of tiny: ~19,000 rows, ~38 buckets
+    assert V.verify(tiny)[1] == []
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny, copy)
+    for p in [copy, *copy.rglob("*")]:
+        os.chmod(p, 0o755 if p.is_dir() else 0o644)
+    path = copy / "bef" / "bef_2010.parquet"
+    t = pq.read_table(path)
+    dup = pa.concat_tables([t, t.slice(5, 1)])
+    pq.write_table(dup, path)
+    m = json.loads((copy / "datapackage.json").read_text())
+    for r in m["resources"]:
+        for f in r["files"]:
+            if f["path"] == "bef/bef_2010.parquet":
+                f["sha256"], f["bytes"] = sha256_file(path), path.stat().st_size
+                r["rows"] += 1
+                f["rows"] += 1
+    (copy / "datapackage.json").write_text(json.dumps(m))
+    problems = V.verify(copy)[1]
+    assert any("bef: primary key (pnr, aar) not unique" in p for p in problems), problems
