@@ -24,12 +24,7 @@ from tests.browser.journey import (
     person,
     run_cell,
 )
-from tests.integration.ledger_helpers import (
-    ledger_hub,
-    permission_body,
-    publish_restricted,
-    service_api,
-)
+from tests.integration.ledger_helpers import ledger_hub_fixture, permission_body, service_api
 
 pytestmark = [pytest.mark.browser, pytest.mark.docker, pytest.mark.slow]
 
@@ -42,25 +37,14 @@ LEDGER_OR_AUTHORIZE = re.compile("^(Authorize access|All research permissions|Yo
 SECURE_FORM = "Secure server of project"
 
 
-@pytest.fixture(scope="module")
-def restricted_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("restricted")
-    publish_restricted(root, DATASET, 201)
-    return root
-
-
-@pytest.fixture(scope="module")
-def hub(engine, synthetic_root, restricted_root, tmp_path_factory):
-    """A first-run-login hub with the ledger on (named ``hub`` for the log dumps)."""
-    yield from ledger_hub(
-        engine,
-        tmp_path_factory.mktemp("journeyhub"),
-        "sr",
-        synthetic_root,
-        restricted_root,
-        {"researchers": ["res", "res2"], "students": ["stu"], "stewards": ["steward"]},
-        reconcile_seconds=30,
-    )
+# A first-run-login hub with the ledger on (named ``hub`` for the log dumps).
+hub = ledger_hub_fixture(
+    "hub",
+    "sr",
+    {DATASET: 201},
+    {"researchers": ["res", "res2"], "students": ["stu"], "stewards": ["steward"]},
+    reconcile_seconds=30,
+)
 
 
 def open_ledger(page, hub, shots: Shots) -> None:

@@ -16,9 +16,8 @@ from datetime import timedelta
 
 import pytest
 import requests
-from hdss_harness.procs import free_port
 
-from tests.integration.ledger_helpers import ledger_hub, publish_restricted, service_api
+from tests.integration.ledger_helpers import SECURE_PROFILES, ledger_hub_fixture, service_api
 from tests.integration.secure_helpers import (
     audit_entries,
     exec_in,
@@ -49,39 +48,15 @@ NOTEBOOK = {
 }
 
 
-@pytest.fixture(scope="module")
-def restricted_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("restricted")
-    publish_restricted(root, "dk-restricted", 301)
-    return root
-
-
-@pytest.fixture(scope="module")
-def ghub(engine, synthetic_root, restricted_root, tmp_path_factory):
-    yield from ledger_hub(
-        engine,
-        tmp_path_factory.mktemp("ghub"),
-        "grd",
-        synthetic_root,
-        restricted_root,
-        {"researchers": ["res", "res2"], "stewards": ["steward"]},
-        reconcile_seconds=60,
-        # the whole ledger section: the bound is what this module is about
-        ledger={
-            "enabled": True,
-            "port": free_port(),
-            "reconcile_seconds": 60,
-            "secure_max_read_bytes": BOUND,
-        },
-        profiles={
-            "secure": {
-                "cpu_limit": 1,
-                "mem_limit": "2G",
-                "groups": ["researchers"],
-                "kind": "secure",
-            }
-        },
-    )
+ghub = ledger_hub_fixture(
+    "ghub",
+    "grd",
+    {"dk-restricted": 301},
+    {"researchers": ["res", "res2"], "stewards": ["steward"]},
+    reconcile_seconds=60,
+    ledger={"secure_max_read_bytes": BOUND},  # the bound is what this module is about
+    profiles=SECURE_PROFILES,
+)
 
 
 def user_api(hub, method: str, path: str, token: str, **kwargs) -> requests.Response:

@@ -27,9 +27,9 @@ from hdss_harness.wait import wait_until
 
 from tests.conftest import VENV_BIN
 from tests.integration.ledger_helpers import (
-    ledger_hub,
+    SECURE_PROFILES,
+    ledger_hub_fixture,
     permission_body,
-    publish_restricted,
     service_api,
 )
 from tests.integration.secure_helpers import hub_login, open_server
@@ -40,33 +40,14 @@ PROJECT = "diab-2026"
 SERVER = f"secure-{PROJECT}"
 
 
-@pytest.fixture(scope="module")
-def restricted_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("restricted")
-    publish_restricted(root, "dk-restricted", 101)
-    publish_restricted(root, "dk-other", 102)
-    return root
-
-
-@pytest.fixture(scope="module")
-def shub(engine, synthetic_root, restricted_root, tmp_path_factory):
-    yield from ledger_hub(
-        engine,
-        tmp_path_factory.mktemp("shub"),
-        "sec",
-        synthetic_root,
-        restricted_root,
-        {"researchers": ["res", "res2"], "students": ["stu"], "stewards": ["steward"]},
-        reconcile_seconds=5,
-        profiles={
-            "secure": {
-                "cpu_limit": 1,
-                "mem_limit": "2G",
-                "groups": ["researchers"],
-                "kind": "secure",
-            }
-        },
-    )
+shub = ledger_hub_fixture(
+    "shub",
+    "sec",
+    {"dk-restricted": 101, "dk-other": 102},
+    {"researchers": ["res", "res2"], "students": ["stu"], "stewards": ["steward"]},
+    reconcile_seconds=5,
+    profiles=SECURE_PROFILES,
+)
 
 
 def ledger_api(hub, method, path, username, **kwargs):
