@@ -42,9 +42,10 @@ test: host-deps test-deps venv proxy engine images ## Install what the tests nee
 test-fast: venv ## Unit tests only: no engine, database server, browser or Ansible
 	$(PYTEST) -p no:cacheprovider -m "$(FAST)"
 
-bench: venv proxy engine images ## Benchmarks: spawn latency and memory, dataset generation, queries
+bench: venv proxy engine images ## Benchmarks: spawn rushes and memory, start to a working notebook in Chromium, datasets, queries
 	mkdir -p bench/results
 	$(PY) bench/bench_spawn.py --out bench/results
+	$(PY) bench/bench_browser.py --out bench/results --no-build
 	$(PY) bench/bench_datasets.py --out bench/results
 	$(PY) bench/bench_airlock.py --out bench/results
 

@@ -7,10 +7,12 @@ name prefix) is started on 127.0.0.1; both run for the whole benchmark and are m
 turn about, so other load on the machine hits both alike. Through the REST API it measures:
 
 - spawn latency of one user alone (``--rounds`` times, a fresh user each time),
-- spawn latency of ``--users`` users at once (p50, p95, max),
+- spawn latency of a rush of N users at once for each N in ``--users`` (e.g. ``10,30,60``:
+  p50, p95, max and failures per size),
 - request to ready: from the POST that starts a server until the hub reports it ready,
 - idle memory per server (``docker stats``) and CPU seconds each container used to start
-  and settle (cgroup accounting), ``--settle`` seconds after the last one was ready.
+  and settle (cgroup accounting), ``--settle`` seconds after the last one of each rush was
+  ready, so an operator can size a host from the table.
 
 "ours" is jupyterhub_config.py with SandboxSpawner and hdss/singleuser (the course profile,
 hardening, home volume, synthetic data mounted). "stock" is DockerSpawner with its defaults
@@ -120,6 +122,7 @@ class Hub:
         if self.kind == "ours":
             config_d = self.workdir / "config.d"
             config_d.mkdir()
+            (self.workdir / "restricted").mkdir()  # no restricted data: none is benchmarked
             (config_d / "bench_admin.py").write_text(service)
             settings = {
                 "hub": {
@@ -340,9 +343,7 @@ def run_benchmark(
         prefix = f"hdssbench-{kind}-{secrets.token_hex(3)}"
         hubs[kind] = Hub(kind, workroot / kind, prefix, args.deadline, synthetic)
     single: dict[str, list[float | None]] = {k: [] for k in kinds}
-    burst: dict[str, dict[str, float | None]] = {}
-    memory: dict[str, dict[str, float]] = {}
-    cpu: dict[str, dict[str, float | None]] = {}
+    bursts: dict[str, dict[int, dict]] = {k: {} for k in kinds}
     try:
         for kind, hub in hubs.items():
             log(f"{kind}: starting a hub on {hub.url} (prefix {hub.prefix})")
@@ -357,15 +358,20 @@ def run_benchmark(
                 single[kind].append(hub.spawn_all([user])[user])
                 log(f"{kind}: 1 user, round {i + 1}: {fmt(single[kind][-1])} s")
                 hub.stop_all([user])
-        users = [f"user{i:02d}" for i in range(args.users)]
-        for kind, hub in hubs.items():
-            log(f"{kind}: {len(users)} users at once")
-            burst[kind] = hub.spawn_all(users)
-            log(f"{kind}: {len(users)} users: " + " ".join(map(fmt, burst[kind].values())))
-            time.sleep(args.settle)
-            memory[kind] = memory_mib(hub.prefix)
-            cpu[kind] = {n: cpu_seconds(c) for n, c in container_ids(hub.prefix).items()}
-            hub.stop_all(users)
+        for size in args.users:
+            users = [f"rush{size}-{i:02d}" for i in range(size)]
+            for kind, hub in hubs.items():
+                log(f"{kind}: {size} users at once (load {os.getloadavg()[0]:.1f})")
+                times = hub.spawn_all(users)
+                log(f"{kind}: {size} users: " + " ".join(map(fmt, times.values())))
+                time.sleep(args.settle)
+                bursts[kind][size] = {
+                    "times": times,
+                    "memory": memory_mib(hub.prefix),
+                    "cpu": {n: cpu_seconds(c) for n, c in container_ids(hub.prefix).items()},
+                    "loadavg": os.getloadavg(),
+                }
+                hub.stop_all(users)
     finally:
         args.out.mkdir(parents=True, exist_ok=True)
         for kind, hub in hubs.items():
@@ -373,34 +379,36 @@ def run_benchmark(
             cleanup(hub.prefix)
             if hub.log_path.exists():
                 (args.out / f"spawn-{kind}-hub.log").write_text(hub.log_tail(100000))
-    return {k: result(k, single[k], burst[k], memory[k], cpu[k]) for k in kinds}
+    return {k: result(k, single[k], bursts[k]) for k in kinds}
 
 
-def result(
-    kind: str,
-    single: list[float | None],
-    burst: dict[str, float | None],
-    memory: dict[str, float],
-    cpu: dict[str, float | None],
-) -> dict:
-    """Samples and summary of one configuration."""
+def result(kind: str, single: list[float | None], bursts: dict[int, dict]) -> dict:
+    """Samples and summary of one configuration: single spawns, then each rush size."""
     ok_single = [v for v in single if v is not None]
-    ok_burst = [v for v in burst.values() if v is not None]
-    cpu_values = [v for v in cpu.values() if v is not None]
+    rushes = {}
+    for size, b in bursts.items():
+        ok = [v for v in b["times"].values() if v is not None]
+        cpu_values = [v for v in b["cpu"].values() if v is not None]
+        rushes[str(size)] = {
+            "concurrent_s": b["times"],
+            "idle_memory_mib": b["memory"],
+            "cpu_s_per_server": b["cpu"],
+            "loadavg": b["loadavg"],
+            "summary": {
+                **summary(ok),
+                "failed": len(b["times"]) - len(ok),
+                "idle_memory_mib_median": statistics.median(b["memory"].values())
+                if b["memory"]
+                else None,
+                "cpu_s_median": statistics.median(cpu_values) if cpu_values else None,
+            },
+        }
     return {
         "image": IMAGES[kind],
         "image_id": docker("image", "inspect", "--format", "{{.Id}}", IMAGES[kind]).strip(),
         "single_user_s": single,
-        "concurrent_s": burst,
-        "idle_memory_mib": memory,
-        "cpu_s_per_server": cpu,
-        "summary": {
-            "single": summary(ok_single),
-            "concurrent": summary(ok_burst),
-            "failed": (len(single) - len(ok_single)) + (len(burst) - len(ok_burst)),
-            "idle_memory_mib_median": statistics.median(memory.values()) if memory else None,
-            "cpu_s_median": statistics.median(cpu_values) if cpu_values else None,
-        },
+        "rushes": rushes,
+        "summary": {"single": summary(ok_single), "single_failed": len(single) - len(ok_single)},
     }
 
 
@@ -410,27 +418,42 @@ def fmt(value: float | None, digits: int = 1) -> str:
 
 def markdown(results: dict, meta: dict) -> str:
     head = (
-        "| configuration | image | 1 user p50 / p95 / max (s) "
-        f"| {meta['users']} users p50 / p95 / max (s) | idle MiB per server | "
-        "CPU s per server | failed |\n|---|---|---|---|---|---|---|\n"
+        "| configuration | rush | p50 / p95 / max (s) | failed | idle MiB per server "
+        "| CPU s per start |\n|---|---|---|---|---|---|\n"
     )
     rows = []
     for kind, r in results.items():
-        s = r["summary"]
-        one, many = s["single"], s["concurrent"]
+        one = r["summary"]["single"]
         rows.append(
-            f"| {kind} | `{r['image']}` | {fmt(one['p50'])} / {fmt(one['p95'])} / "
-            f"{fmt(one['max'])} | {fmt(many['p50'])} / {fmt(many['p95'])} / {fmt(many['max'])} "
-            f"| {fmt(s['idle_memory_mib_median'], 0)} | {fmt(s['cpu_s_median'])} "
-            f"| {s['failed']} |"
+            f"| {kind} | 1 user alone ({one['n']} rounds) | {fmt(one['p50'])} / "
+            f"{fmt(one['p95'])} / {fmt(one['max'])} | {r['summary']['single_failed']} | | |"
         )
+        for size, rush in r["rushes"].items():
+            s = rush["summary"]
+            rows.append(
+                f"| {kind} | {size} at once | {fmt(s['p50'])} / {fmt(s['p95'])} / "
+                f"{fmt(s['max'])} | {s['failed']} | {fmt(s['idle_memory_mib_median'], 0)} "
+                f"| {fmt(s['cpu_s_median'])} |"
+            )
+    ratios = []
+    if {"ours", "stock"} <= set(results):
+        ours, stock = results["ours"], results["stock"]
+        for size in ours["rushes"]:
+            a, b = ours["rushes"][size]["summary"], stock["rushes"].get(size, {}).get("summary")
+            if b and a["p95"] and b["p95"]:
+                ratios.append(f"{size} at once: ours/stock p95 {a['p95'] / b['p95']:.2f}")
+        if ours["summary"]["single"]["p50"] and stock["summary"]["single"]["p50"]:
+            r1 = ours["summary"]["single"]["p50"] / stock["summary"]["single"]["p50"]
+            ratios.insert(0, f"1 user: ours/stock p50 {r1:.2f}")
     notes = (
         f"\nRequest to ready through the hub REST API; {meta['rounds']} single-user rounds "
-        f"after {meta['warmup']} warm-up; memory (`docker stats`) and CPU (cgroup) are medians "
-        f"over the {meta['users']} servers, {meta['settle']} s after the last was ready. "
-        f"{meta['cpus']} CPUs, Docker {meta['docker']}, {meta['date']}; load average "
-        f"{meta['loadavg_before'][0]:.1f} before, {meta['loadavg_after'][0]:.1f} after (other "
-        "work on the machine makes the concurrent numbers vary).\n"
+        f"after {meta['warmup']} warm-up; each rush starts its servers at the same moment; "
+        "memory (`docker stats`) and CPU (cgroup: start plus settle) are medians over the "
+        f"rush's servers, {meta['settle']} s after the last was ready. Ratios: "
+        f"{'; '.join(ratios) or 'n/a'}. {meta['cpus']} CPUs, Docker {meta['docker']}, "
+        f"{meta['date']}; load average {meta['loadavg_before'][0]:.1f} before, "
+        f"{meta['loadavg_after'][0]:.1f} after (other work on the machine makes the "
+        "concurrent numbers vary).\n"
     )
     return "# Spawn benchmark\n\n" + head + "\n".join(rows) + "\n" + notes
 
@@ -445,7 +468,12 @@ def ensure_images(kinds: list[str]) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Spawn latency and idle memory: ours vs stock.")
     p.add_argument("--out", type=Path, default=PROJECT_DIR / "bench" / "results")
-    p.add_argument("--users", type=int, default=10, help="servers started at once")
+    p.add_argument(
+        "--users",
+        type=lambda v: [int(n) for n in v.split(",") if n],
+        default=[10, 30, 60],
+        help="rush sizes: servers started at once, comma-separated (default 10,30,60)",
+    )
     p.add_argument("--rounds", type=int, default=3, help="single-user spawns measured")
     p.add_argument("--warmup", type=int, default=1, help="unmeasured spawns first")
     p.add_argument("--settle", type=float, default=15, help="seconds idle before measuring")
