@@ -141,20 +141,7 @@ def test_steward_logs_a_permission_and_the_researcher_works_on_restricted_data(
         shots(page, "secure-spawn-form")
         page.locator("form#spawn_form [type=submit]").click()
 
-        # A fast spawn may skip the progress page and land in JupyterLab directly.
-        page.wait_for_url(
-            re.compile(rf"/spawn-pending/{res}/{server}|/user/{res}/{server}/lab"),
-            timeout=SPAWN_DEADLINE_MS,
-            wait_until="commit",
-        )
-        if "/spawn-pending/" in page.url:
-            events = follow_spawn_into_new_notebook(page, hub, f"{res}/{server}", shots, "secure")
-            assert events, "no spawn progress shown"
-        else:
-            page.goto(f"{hub.url}/user/{res}/{server}/lab?reset")
-            launcher = page.locator(".jp-LauncherCard[data-category='Notebook']").first
-            launcher.wait_for(timeout=SPAWN_DEADLINE_MS)
-            launcher.click()
+        follow_spawn_into_new_notebook(page, hub, f"{res}/{server}", shots, "secure")
 
         run_cell(page, "import os; sorted(os.listdir('/data/restricted'))")
         listing = page.locator(".jp-OutputArea-output").filter(has_text="[")
