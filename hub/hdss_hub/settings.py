@@ -21,6 +21,7 @@ SETTINGS_ENV = "HDSS_SETTINGS"
 # Settings that hold filesystem paths; relative ones resolve against the project directory.
 PATH_KEYS = (
     ("hub", "state_dir"),
+    ("hub", "archive_root"),
     ("hub", "extra_config_dir"),
     ("data", "synthetic_root"),
     ("data", "restricted_root"),
@@ -130,3 +131,10 @@ def load_settings(path: str | os.PathLike | None, base_dir: Path) -> dict[str, A
         settings = merge(settings, override)
         validate(settings, str(file))
     return resolve_paths(settings, base_dir)
+
+
+def archive_root(settings: dict[str, Any]) -> Path:
+    """Where the archived homes of ended courses live: ``hub.archive_root``, else
+    ``<hub.state_dir>/archives`` (the backup covers it)."""
+    hub = settings["hub"]
+    return Path(hub.get("archive_root") or Path(hub["state_dir"], "archives")).absolute()
