@@ -8,7 +8,7 @@ PY        := .venv/bin/python
 VENV      := .venv/.installed
 STATE     := var
 PROXY     := .tools/node_modules/.bin/configurable-http-proxy
-HOST_PKGS := docker.io debootstrap python3-venv curl ca-certificates
+HOST_PKGS := docker.io debootstrap python3-venv curl ca-certificates restic
 TEST_PKGS := postgresql chromium openssh-client
 SIZE      ?= tiny
 SEED      ?= 7
@@ -17,7 +17,7 @@ UP_SIZE   ?= tiny
 PYTEST    ?= $(PY) -m pytest
 FAST      := not docker and not postgres and not browser and not ansible and not slow
 
-.PHONY: help up up-data down test test-fast test-ansible provision test-deps bench lint fmt images dataset host-deps engine venv proxy lock clean
+.PHONY: help up up-data down test test-fast test-ansible provision test-deps bench lint fmt images dataset host-deps engine venv proxy lock clean backup restore
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -35,6 +35,12 @@ up-data:
 down: ## Stop the hub, its proxy, user servers and a dockerd that make up started (data stays)
 	@if [ -x $(PY) ]; then scripts/hub.sh stop; fi
 	@scripts/engine.sh stop $(STATE)
+
+backup: host-deps venv ## Back up the databases, secrets, settings, homes and archives to restic (the hub keeps serving)
+	.venv/bin/hdss-backup backup
+
+restore: host-deps venv ## Restore the newest complete backup (stop the hub first): RUN=<id> ONLY=state,volumes,archives
+	.venv/bin/hdss-backup restore $(if $(RUN),--run $(RUN)) $(if $(ONLY),--only $(ONLY))
 
 test: host-deps test-deps venv proxy engine images ## Install what the tests need and run them all (real engine)
 	CI=$${CI:-} $(PYTEST) -p no:cacheprovider
