@@ -3,6 +3,7 @@ all of them (row-level data split across many small files)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 from collections.abc import Iterable
@@ -214,8 +215,6 @@ def check_paths(
             report.add(f.problem[0], BLOCK, f.problem[1], Position(part="file"))
         else:
             assert f.data is not None
-            import hashlib
-
             sha = hashlib.sha256(f.data).hexdigest()
             report = check_file(f.path, f.data, cfg, sha, authored=authored)
             report.path = f.shown

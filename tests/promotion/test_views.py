@@ -75,6 +75,7 @@ def test_names_the_run_chose_and_quoted_values_never_reach_a_researcher():
                     "severity": "flag",
                     "detail": f"count 3 is below 5 ({MARKER})",
                     "where": f"row 1, column {MARKER!r}",
+                    "position": {"part": "table", "row": 1, "column": 2},
                 },
                 {"rule": f"x-{MARKER}!", "severity": "flag", "detail": "", "where": "cell 2"},
             ],
@@ -94,6 +95,8 @@ def test_names_the_run_chose_and_quoted_values_never_reach_a_researcher():
         "rule": "small-count",
         "severity": "flag",
         "where": "row 1",
+        "position": {"part": "table", "row": 1, "column": 2}
+        | dict.fromkeys(("cell", "output", "table", "line")),
     }
     # Positive control: the steward's receipt holds all of it.
     assert MARKER in json.dumps(receipt_view(receipt(labelled), steward=True))

@@ -152,6 +152,7 @@ def seeded_airlock(tmp_path: Path, client: object | None = None) -> Airlock:
             "severity": "flag",
             "detail": DETAIL,
             "where": "row 1, column 2 'n'",
+            "position": {"part": "table", "row": 1, "column": 2},
         }
     ]
     with Session(airlock.engine) as s, s.begin():
@@ -207,6 +208,8 @@ def test_researchers_see_their_own_requests_without_values(service):
         "rule": "small-count",
         "severity": "flag",
         "where": "row 1, column 2",
+        "position": {"part": "table", "row": 1, "column": 2}
+        | dict.fromkeys(("cell", "output", "table", "line")),
     }
     # No hash or size of an output (a hash of a small file can be guessed back).
     assert waiting["checks"][0]["sha256"] is None and waiting["checks"][0]["size"] is None

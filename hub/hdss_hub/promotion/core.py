@@ -526,9 +526,9 @@ class Airlock:
                 **({"limit": result.limit, "reason": result.reason} if result.limit else {}),
             )
             return self.get(request_id)
-        reports = [
-            checks.check_file(f.path, f.data, self.cfg.check, f.sha256) for f in result.outputs
-        ]
+        # Exactly the checks of `hdss-airlock check`: each file (the researcher's own cells in
+        # the executed notebooks are not outputs), then the outbox as a whole.
+        reports = checks.check_outbox(result.outputs, self.cfg.check, code=code)
         for name, problem in result.problems:
             rep = checks.FileReport(path=name, size=0)
             rep.add("not-copied", checks.BLOCK, problem)

@@ -31,6 +31,7 @@ from pydantic import (
 from ..apimodels import BodyInvalid, M, encodable
 from ..apimodels import parse as parse_model
 from ..ledger.schemas import DATASET_RE, LINE_RE, PATTERN_HINTS, DatasetName, ProjectId
+from .checks import PARTS
 from .core import AirlockConfig, Request
 from .models import State
 
@@ -168,12 +169,32 @@ def _researcher(info: SerializationInfo) -> bool:
     return not (info.context or {}).get(SHOW_VALUES)
 
 
+Part = Literal[tuple(sorted(PARTS))]  # type: ignore[valid-type]
+Place = Annotated[int, Field(ge=0, le=10**9)]
+
+
+class Position(BaseModel):
+    """Where a finding is, as numbers and a part of a fixed vocabulary: never text taken
+    from the file, so researchers get it whole."""
+
+    part: Part | None = None
+    cell: Place | None = None
+    output: Place | None = None
+    table: Place | None = None
+    row: Place | None = Field(None, description="0 is the header row")
+    column: Place | None = None
+    line: Place | None = None
+
+
 class Finding(BaseModel):
     """A rule that fired on an output file. Its detail can quote a restricted value: only
     data stewards get it; researchers get the rule and its position only."""
 
     rule: str
     severity: Severity
+    position: Position | None = Field(
+        None, description="where in the file, in numbers (cell, output, table, row, ...)"
+    )
     where: str = Field(
         description="where in the file (cell, row, column); researchers get numbered "
         "positions only, never a quoted header or value"
