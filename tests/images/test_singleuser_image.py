@@ -66,20 +66,25 @@ def test_tuning_keeps_a_consistent_environment(run):
     assert "No broken requirements found." in out
     enabled = {line.split()[0] for line in out.splitlines() if "enabled" in line}
     disabled = {line.split()[0] for line in out.splitlines() if "disabled" in line}
-    assert {"jupyterlab", "jupyter_server_terminals", "hdss_secure"} <= enabled
+    assert {"jupyterlab", "jupyter_server_terminals", "hdss_secure", "jupyter_resource_usage"} <= (
+        enabled
+    )
     assert {"jupyter_lsp", "notebook_shim"} <= disabled
     missing = run("python", "-c", "import rfc3987_syntax", check=False)
     assert "No module named 'rfc3987_syntax'" in missing.stderr
 
 
-def start_lab(image: str, name: str) -> tuple[str, dict[str, str]]:
-    """``jupyter lab`` in the image on a free host port; its URL and auth header, once up."""
+def start_lab(image: str, name: str, *run_args: str) -> tuple[str, dict[str, str]]:
+    """``jupyter lab`` in the image on a free host port; its URL and auth header, once up.
+
+    ``run_args`` go to ``docker run`` before the image (e.g. ``-e``, ``--memory``)."""
     token = secrets.token_hex(16)
     docker(
         "run",
         "-d",
         "--name",
         name,
+        *run_args,
         "-p",
         "127.0.0.1::8888",
         image,
@@ -109,6 +114,25 @@ def test_jupyterlab_server_serves_lab_and_a_python_kernel(image, prefix):
     assert "python3" in specs["kernelspecs"]
     kernel = requests.post(f"{url}/api/kernels", headers=headers, json={}, timeout=60)
     assert kernel.status_code == 201, kernel.text
+
+
+def test_students_see_their_own_cpu_and_memory(image, prefix):
+    """jupyter-resource-usage answers inside a server: memory in use, the limit, CPU."""
+    url, headers = start_lab(
+        image, f"{prefix}-usage", "--memory", "512m", "-e", f"MEM_LIMIT={512 * 1024 * 1024}"
+    )
+    r = requests.get(f"{url}/api/metrics/v1", headers=headers, timeout=30)
+    assert r.status_code == 200, r.text
+    metrics = r.json()
+    assert metrics["rss"] > 10 * 1024 * 1024  # the server itself holds tens of MiB
+    assert metrics["limits"]["memory"]["rss"] == 512 * 1024 * 1024
+    assert "cpu_percent" in metrics  # CPU tracking is on (hdss-quiet.json)
+    # Positive control of the auth: without the token the API refuses.
+    assert requests.get(f"{url}/api/metrics/v1", timeout=30).status_code == 403
+    # JupyterLab's status bar shows it: the lab extension is installed.
+    config = page_config(requests.get(f"{url}/lab", headers=headers, timeout=30).text)
+    names = [e["name"] for e in config.get("federated_extensions", [])]
+    assert "@jupyter-server/resource-usage" in names
 
 
 def page_config(html: str) -> dict:
