@@ -1,7 +1,7 @@
 """`python -m hdss_hub.cli`: check the settings and read values for scripts.
 
 check            validate the settings (env HDSS_SETTINGS, else the embedded defaults)
-get KEY          print one effective value, e.g. `get hub.state_dir`
+get KEY...       print effective values, one a line, e.g. `get hub.state_dir`
 login-help       how to log in with the embedded first-run login (no secret printed)
 firewall apply|check|remove   the secure servers' host firewall (run as root)
 
@@ -16,9 +16,8 @@ import os
 import sys
 from pathlib import Path
 
-from . import firstrun
-from .firewall import FirewallError
-from .preflight import PreflightError
+from hdss_common.errors import HdssError
+
 from .settings import SETTINGS_ENV, SettingsError, load_settings
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -37,8 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hdss-hub", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("check", help="validate the settings")
-    get = sub.add_parser("get", help="print one effective setting")
-    get.add_argument("key")
+    get = sub.add_parser("get", help="print effective settings, one a line")
+    get.add_argument("key", nargs="+")
     sub.add_parser("login-help", help="how to log in the first time")
     fw = sub.add_parser("firewall", help="the secure servers' host firewall (as root)")
     fw.add_argument("action", choices=["apply", "check", "remove"])
@@ -48,13 +47,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "check":
             print("settings ok")
         elif args.command == "get":
-            value = _get(settings, args.key)
-            print(" ".join(value) if isinstance(value, list) else value)
+            values = [_get(settings, key) for key in args.key]
+            for value in values:
+                print(" ".join(value) if isinstance(value, list) else value)
         elif args.command == "login-help":
             print(login_help(settings))
         elif args.command == "firewall":
             return firewall_command(settings, args.action)
-    except (SettingsError, PreflightError, FirewallError) as e:
+    except HdssError as e:  # settings, preflight, firewall: the message says what to fix
         print(f"hdss: {e}", file=sys.stderr)
         return 1
     return 0
@@ -80,6 +80,8 @@ def firewall_command(settings: dict, action: str) -> int:
 
 
 def login_help(settings: dict) -> str:
+    from . import firstrun  # imports JupyterHub's authenticators: not for every `get`
+
     url = settings["hub"]["bind_url"]
     if settings["auth"]["kind"] != "firstrun":
         return f"Open {url} and log in with your university account."

@@ -11,8 +11,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
@@ -24,7 +27,7 @@ from hdss_common.errors import HdssError
 from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 from tornado import web
 from tornado.ioloop import IOLoop
-from traitlets import Unicode, default
+from traitlets import List, Unicode, default
 from traitlets.config import Application
 
 
@@ -223,8 +226,13 @@ class ConfigError(HdssError):
     """The service cannot start; the message names the setting to fix."""
 
 
+#: seconds that blocking calls under way (database, Docker) get to finish after SIGTERM
+STOP_GRACE = 5.0
+
+
 class HubService(Application):
-    """A managed service on the ledger's database; subclasses add settings and ``start``."""
+    """A managed service on the ledger's database; subclasses add settings and ``start``,
+    which ends by calling :meth:`run`."""
 
     #: URL prefix when the hub gives none
     default_prefix: ClassVar[str] = "/"
@@ -239,6 +247,7 @@ class HubService(Application):
         config=True
     )
     service_prefix = Unicode(help="URL prefix ($JUPYTERHUB_SERVICE_PREFIX)").tag(config=True)
+    http_servers = List(help="the HTTP servers :meth:`listen` started")
 
     @default("db_url")
     def _db_url_default(self) -> str:
@@ -268,7 +277,47 @@ class HubService(Application):
 
     def listen(self, app: web.Application, address: str, port: int) -> None:
         """Serve ``app`` (behind the hub's proxy, so trusting its X-headers)."""
-        app.listen(port, address, max_body_size=self.max_body, xheaders=True)
+        self.http_servers.append(
+            app.listen(port, address, max_body_size=self.max_body, xheaders=True)
+        )
+
+    def run(self, *executors: Executor) -> None:
+        """Serve until SIGINT or SIGTERM, then stop within :data:`STOP_GRACE` seconds.
+
+        The hub stops a managed service with SIGINT (SIGTERM 30 s later), and a service
+        started from a background shell inherits SIGINT *ignored*: both are handled here,
+        whatever was inherited. On either, the service stops listening, lets blocking calls
+        under way (the event loop's executor and ``executors``: their queued work is
+        dropped) finish for up to :data:`STOP_GRACE` seconds and exits; work still running
+        then is cut off (a promotion run is failed, and its container removed, at the next
+        start: ``Airlock.recover``).
+        """
+        ioloop = IOLoop.current()
+        loop = ioloop.asyncio_loop  # type: ignore[attr-defined]
+        blocking = ThreadPoolExecutor(thread_name_prefix=f"{self.name}-blocking")
+        loop.set_default_executor(blocking)
+
+        def on_signal(signum: int) -> None:
+            self.log.info("%s: stopping", signal.Signals(signum).name)
+            for server in self.http_servers:
+                server.stop()
+            loop.stop()
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, on_signal, signum)
+        ioloop.start()
+        for executor in (blocking, *executors):
+            executor.shutdown(wait=False, cancel_futures=True)
+
+        def cut_off() -> None:  # the interpreter's exit waits for running work: not long
+            self.log.warning("work still running after %s s is cut off", STOP_GRACE)
+            logging.shutdown()
+            os._exit(0)
+
+        watchdog = threading.Timer(STOP_GRACE, cut_off)
+        watchdog.daemon = True
+        watchdog.start()
+        self.log.info("stopped")
 
     @classmethod
     def main(cls, argv: list[str] | None = None) -> None:

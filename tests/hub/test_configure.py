@@ -94,7 +94,7 @@ def test_culler_is_a_service_with_least_privilege(settings):
     configure.apply_services(settings, c)
     (service,) = c.JupyterHub.services
     assert service["name"] == "idle-culler"
-    assert service["command"][:3] == [sys.executable, "-m", "jupyterhub_idle_culler"]
+    assert service["command"][:3] == [sys.executable, "-m", "hdss_hub.culler"]
     assert "--timeout=900" in service["command"]
     (role,) = c.JupyterHub.load_roles
     assert role["services"] == ["idle-culler"]

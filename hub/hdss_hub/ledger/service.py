@@ -115,7 +115,7 @@ class LedgerService(HubService):
 
         PeriodicCallback(reconcile, self.reconcile_seconds * 1000).start()
         IOLoop.current().add_callback(reconcile)
-        IOLoop.current().start()
+        self.run()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import docker
 from hdss_common import naming
 from hdss_common.db import DB_ENV
-from tornado.ioloop import IOLoop
 from traitlets import Float, Int, Unicode
 
 from ..audit import AnchorError, AnchorLog
@@ -155,7 +154,7 @@ class PromotionService(HubService):
             ctx.schedule(request_id)
         self.listen(make_app(ctx), address, port)
         self.log.info("promotion listening on %s:%s%s", address, port, ctx.prefix)
-        IOLoop.current().start()
+        self.run(ctx.runs)
 
 
 def main(argv: list[str] | None = None) -> None:
