@@ -21,8 +21,6 @@ from hdss_common.secretfiles import ensure_secret_file as ensure_secret
 from traitlets.config import Config
 
 from . import firstrun, oidc, pages, preflight
-from .courses import CourseError
-from .courses import hubconfig as courses_hub
 from .firewall import FirewallError, SecureFirewall
 from .settings import SettingsError, load_settings
 
@@ -139,7 +137,7 @@ def apply_spawner(settings: dict[str, Any], c: Config) -> None:
     s.home_volume = d.get("home_volume", "{prefix}-home-{username}")
     s.network_name = d["network"]
     s.pids_limit = d["pids_limit"]
-    s.start_timeout = d["start_timeout"] + d["queue_wait_seconds"]  # the wait in line too
+    s.start_timeout = d["start_timeout"]
     s.http_timeout = d["start_timeout"]
     s.profiles = settings["profiles"]
     # With university login the provider's groups decide; nobody gets a group by default.
@@ -158,32 +156,6 @@ def apply_spawner(settings: dict[str, Any], c: Config) -> None:
         s.steward_group = settings["ledger"]["steward_group"]
         s.secure_network = secure_network(settings)
         s.secure_max_read_bytes = settings["ledger"]["secure_max_read_bytes"]
-
-
-SERVER_MEMORY_ESTIMATE = 128 * 1024**2  # a working course server (idle ~57 MiB)
-
-
-def host_memory() -> int:
-    """Bytes of memory on this host."""
-    import os
-
-    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-
-
-def apply_capacity(settings: dict[str, Any], c: Config) -> None:
-    """A class rush waits in line instead of failing (see hdss_spawner.startqueue).
-
-    The hub lets up to ``hub.concurrent_spawn_limit`` spawns be pending; of those,
-    ``docker.starting_at_once`` start at a time and the rest wait in order (a spawn's
-    start_timeout, set in apply_spawner, covers its wait in line and its start).
-    """
-    hub, d = settings["hub"], settings["docker"]
-    c.JupyterHub.concurrent_spawn_limit = hub["concurrent_spawn_limit"]
-    c.JupyterHub.active_server_limit = hub["active_server_limit"] or max(
-        10, host_memory() // SERVER_MEMORY_ESTIMATE
-    )
-    c.SandboxSpawner.starting_at_once = d["starting_at_once"]
-    c.SandboxSpawner.queue_wait_seconds = d["queue_wait_seconds"]
 
 
 def culler_service(settings: dict[str, Any]) -> list[dict[str, Any]]:
@@ -220,8 +192,6 @@ def culler_roles(settings: dict[str, Any]) -> list[dict[str, Any]]:
 def apply_services(settings: dict[str, Any], c: Config) -> None:
     """Hub-managed services and their least-privilege roles, set in one place."""
     services, roles = culler_service(settings), culler_roles(settings)
-    course_services, course_roles = courses_hub.course_services(settings)
-    services, roles = services + course_services, roles + course_roles
     if settings["ledger"].get("enabled"):
         from .ledger import hubconfig as ledger
         from .promotion import hubconfig as promotion
@@ -235,21 +205,9 @@ def apply_services(settings: dict[str, Any], c: Config) -> None:
 
 
 def apply_all(
-    settings: dict[str, Any],
-    c: Config,
-    runtime: dict[str, str],
-    project_dir: Path,
-    courses: tuple[list, dict] | None = None,
+    settings: dict[str, Any], c: Config, runtime: dict[str, str], project_dir: Path
 ) -> None:
-    """Every apply function; ``runtime`` holds what preflight found (the hub's address).
-
-    ``courses``: the checked courses and their materials' snapshots, as
-    ``courses_hub.prepare_courses`` returns them (None: prepared here); each course's group
-    is offered the course's profiles.
-    """
-    course_list, snapshots = courses or courses_hub.prepare_courses(settings)
-    settings = courses_hub.with_course_profiles(settings, course_list)
-    gate = courses_hub.make_gate(settings, course_list, snapshots) if course_list else None
+    """Every apply function; ``runtime`` holds what preflight found (the hub's address)."""
     apply_hub(settings, c, runtime["hub_ip"], project_dir)
     apply_firstrun_auth(settings, c)
     oidc.apply_oidc(settings, c)
@@ -258,12 +216,8 @@ def apply_all(
     from .secure_audit import apply_secure_audit  # imports JupyterHub's handlers
 
     apply_secure_audit(settings, c)
-    apply_capacity(settings, c)
     apply_services(settings, c)
-    pages.apply_pages(settings, c, courses=gate)
-    if gate is not None:
-        courses_hub.apply_courses(settings, c, gate)
-    pages.apply_usage(settings, c)
+    pages.apply_pages(settings, c)
 
 
 def check_login_exposure(settings: dict[str, Any]) -> None:
@@ -344,17 +298,9 @@ def configure(c: Config, settings_path: str | None, project_dir: Path) -> dict[s
         settings = load_settings(settings_path, project_dir)
         check_login_exposure(settings)
         preflight.check_state_dir(settings["hub"]["state_dir"])
-        courses = courses_hub.prepare_courses(settings)
         runtime = run_preflight(settings)
-        apply_all(settings, c, runtime, project_dir, courses)
-        pages.start_usage_collector(settings)
-    except (
-        SettingsError,
-        preflight.PreflightError,
-        SecretFileError,
-        FirewallError,
-        CourseError,
-    ) as e:
+        apply_all(settings, c, runtime, project_dir)
+    except (SettingsError, preflight.PreflightError, SecretFileError, FirewallError) as e:
         raise HubStartError(str(e)) from e
     return settings
 
