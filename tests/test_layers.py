@@ -38,6 +38,7 @@ ALLOWED: dict[str, set[str]] = {
         "hdss_hub.ledger",
     },
     "hdss_spawner": {"hdss_common"},
+    "hdss_hub.courses": {"hdss_common", "hdss_hub.base", "hdss_hub.audit", "hdss_hub.ledger"},
     "hdss_hub.config": {
         "hdss_common",
         "hdss_data",
@@ -46,6 +47,7 @@ ALLOWED: dict[str, set[str]] = {
         "hdss_hub.audit",
         "hdss_hub.ledger",
         "hdss_hub.promotion",
+        "hdss_hub.courses",
         "hdss_spawner",
     },
 }

@@ -21,6 +21,8 @@ from hdss_common.secretfiles import ensure_secret_file as ensure_secret
 from traitlets.config import Config
 
 from . import firstrun, oidc, pages, preflight
+from .courses import CourseError
+from .courses import hubconfig as courses_hub
 from .firewall import FirewallError, SecureFirewall
 from .settings import SettingsError, load_settings
 
@@ -192,6 +194,8 @@ def culler_roles(settings: dict[str, Any]) -> list[dict[str, Any]]:
 def apply_services(settings: dict[str, Any], c: Config) -> None:
     """Hub-managed services and their least-privilege roles, set in one place."""
     services, roles = culler_service(settings), culler_roles(settings)
+    course_services, course_roles = courses_hub.course_services(settings)
+    services, roles = services + course_services, roles + course_roles
     if settings["ledger"].get("enabled"):
         from .ledger import hubconfig as ledger
         from .promotion import hubconfig as promotion
@@ -205,9 +209,21 @@ def apply_services(settings: dict[str, Any], c: Config) -> None:
 
 
 def apply_all(
-    settings: dict[str, Any], c: Config, runtime: dict[str, str], project_dir: Path
+    settings: dict[str, Any],
+    c: Config,
+    runtime: dict[str, str],
+    project_dir: Path,
+    courses: tuple[list, dict] | None = None,
 ) -> None:
-    """Every apply function; ``runtime`` holds what preflight found (the hub's address)."""
+    """Every apply function; ``runtime`` holds what preflight found (the hub's address).
+
+    ``courses``: the checked courses and their materials' snapshots, as
+    ``courses_hub.prepare_courses`` returns them (None: prepared here); each course's group
+    is offered the course's profiles.
+    """
+    course_list, snapshots = courses or courses_hub.prepare_courses(settings)
+    settings = courses_hub.with_course_profiles(settings, course_list)
+    gate = courses_hub.make_gate(settings, course_list, snapshots) if course_list else None
     apply_hub(settings, c, runtime["hub_ip"], project_dir)
     apply_firstrun_auth(settings, c)
     oidc.apply_oidc(settings, c)
@@ -217,7 +233,9 @@ def apply_all(
 
     apply_secure_audit(settings, c)
     apply_services(settings, c)
-    pages.apply_pages(settings, c)
+    pages.apply_pages(settings, c, courses=gate)
+    if gate is not None:
+        courses_hub.apply_courses(settings, c, gate)
 
 
 def check_login_exposure(settings: dict[str, Any]) -> None:
@@ -298,9 +316,16 @@ def configure(c: Config, settings_path: str | None, project_dir: Path) -> dict[s
         settings = load_settings(settings_path, project_dir)
         check_login_exposure(settings)
         preflight.check_state_dir(settings["hub"]["state_dir"])
+        courses = courses_hub.prepare_courses(settings)
         runtime = run_preflight(settings)
-        apply_all(settings, c, runtime, project_dir)
-    except (SettingsError, preflight.PreflightError, SecretFileError, FirewallError) as e:
+        apply_all(settings, c, runtime, project_dir, courses)
+    except (
+        SettingsError,
+        preflight.PreflightError,
+        SecretFileError,
+        FirewallError,
+        CourseError,
+    ) as e:
         raise HubStartError(str(e)) from e
     return settings
 

@@ -129,6 +129,7 @@ def home_context(
     settings: Mapping[str, Any],
     user: Any,
     projects: ProjectLookup | None = None,
+    courses: Any = None,
 ) -> dict[str, Any]:
     """Everything the hub's pages show about ``user`` (None on the login and error pages).
 
@@ -156,17 +157,23 @@ def home_context(
         "is_steward": steward_group in groups,
         "load_projects": _no_projects,
         "ledger_url": LEDGER_URL if ledger_on else "",
+        "courses": courses.home_rows(user.name, groups) if courses is not None else [],
+        "teaches": bool(courses.teaches(user.name, bool(getattr(user, "admin", False))))
+        if courses is not None
+        else False,
     }
     if ctx["show_projects"] and projects is not None:
         ctx["load_projects"] = partial(project_view, projects, user.name)
     return ctx
 
 
-def apply_pages(settings: dict[str, Any], c: Config) -> None:
+def apply_pages(settings: dict[str, Any], c: Config, courses: Any = None) -> None:
     """The hub's own templates, and the ``hdss`` variable every page gets."""
     c.JupyterHub.template_paths = [str(TEMPLATES)]
     c.JupyterHub.template_vars = {
-        "hdss": partial(home_context, settings, projects=ledger_projects(settings)),
+        "hdss": partial(
+            home_context, settings, projects=ledger_projects(settings), courses=courses
+        ),
         # error.html calls it: a heading that names what happened (hdss_hub.errorpages)
         "hdss_error_page": _error_page_function,
     }

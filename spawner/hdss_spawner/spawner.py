@@ -72,6 +72,16 @@ class SandboxSpawner(DockerSpawner):
         larger reads are refused and audited. Notebooks are not limited.""",
     )
 
+    course_gate = Any(
+        None,
+        allow_none=True,
+        config=True,
+        help="""The course calendar (hdss_hub.courses.gate.CourseGate, or any object with its
+        coroutines): refusal(username, groups, profile) -> reason ('' to allow) and
+        prepare_home(username, groups, profile, volume, home_path, image) -> messages, which
+        merges the open courses' materials into the home. None: no courses.""",
+    )
+
     profile: Profile | None = None
     permission: Grant | None = None  # the active permission while a secure server runs
     datasets: list[CatalogEntry] = []
@@ -146,6 +156,12 @@ class SandboxSpawner(DockerSpawner):
         if requested is not None and not isinstance(requested, str):
             raise HTTPError(400, "The profile must be given as a name, e.g. 'course'.")
         profile = choose(self.parsed_profiles, self.user_groups(), requested)
+        if self.course_gate is not None:
+            refused = await self.course_gate.refusal(
+                self.user.name, self.user_groups(), profile.name
+            )
+            if refused:
+                raise HTTPError(403, refused)
         self.profile = profile
         self.cpu_limit = profile.cpu_limit
         self.mem_limit = profile.mem_limit
@@ -274,6 +290,7 @@ class SandboxSpawner(DockerSpawner):
             self.datasets = self.catalog()
             self.read_only_volumes = policy.dataset_binds(self.datasets, Sensitivity.SYNTHETIC)
             kind = "synthetic data read-only"
+            await self.prepare_course_home()
         names = ", ".join(d.mount_path for d in self.datasets) or "none published yet"
         self._emit(30, f"Mounting the {kind}: {names}")
         policy.check_volumes(self.volumes)
@@ -288,6 +305,21 @@ class SandboxSpawner(DockerSpawner):
         policy.check_binds(self.volume_binds, [str(d.path) for d in self.datasets])
         self._emit(45, "Creating your container (non-root, no capabilities)")
         return await super().create_object()
+
+    async def prepare_course_home(self) -> None:
+        """The open courses' materials merged into the home before the server starts."""
+        if self.course_gate is None or self.profile is None:
+            return
+        volume = naming.home_volume(self.prefix, self.user.name, self.home_volume)
+        for message in await self.course_gate.prepare_home(
+            self.user.name,
+            self.user_groups(),
+            self.profile.name,
+            volume,
+            self.home_path,
+            self.image,
+        ):
+            self._emit(28, message)
 
     async def start_object(self):
         if self.project_id is not None:
