@@ -230,6 +230,10 @@ def apply_all(
     apply_groups(settings, c)
     apply_spawner(settings, c)
     from .secure_audit import apply_secure_audit  # imports JupyterHub's handlers
+    from . import prometheus  # a token that reads the hub's and the services' metrics
+
+    services += prometheus.prometheus_services(settings)
+    roles += prometheus.prometheus_roles(settings)
 
     apply_secure_audit(settings, c)
     apply_services(settings, c)

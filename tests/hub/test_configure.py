@@ -92,11 +92,11 @@ def test_culler_is_a_service_with_least_privilege(settings):
     settings["ledger"]["enabled"] = False
     c = Config()
     configure.apply_services(settings, c)
-    (service,) = c.JupyterHub.services
+    (service,) = [s for s in c.JupyterHub.services if s["name"] != "prometheus"]
     assert service["name"] == "idle-culler"
     assert service["command"][:3] == [sys.executable, "-m", "hdss_hub.culler"]
     assert "--timeout=900" in service["command"]
-    (role,) = c.JupyterHub.load_roles
+    (role,) = [r for r in c.JupyterHub.load_roles if r["name"] != "prometheus"]
     assert role["services"] == ["idle-culler"]
     assert set(role["scopes"]) == {
         "list:users",
@@ -112,8 +112,8 @@ def test_culler_can_be_switched_off(settings):
     settings["ledger"]["enabled"] = False
     c = Config()
     configure.apply_services(settings, c)
-    assert c.JupyterHub.services == []
-    assert c.JupyterHub.load_roles == []
+    assert [s["name"] for s in c.JupyterHub.services] == ["prometheus"]  # a token, no process
+    assert [r["name"] for r in c.JupyterHub.load_roles] == ["prometheus"]
 
 
 def test_extra_config_files_sorted(settings, tmp_path):
@@ -176,7 +176,12 @@ def test_ledger_on_opens_the_secure_profile_wiring(settings, tmp_path):
     assert s.permission_source.restricted_root == settings["data"].get("restricted_root", "")
     assert s.secure_network == "hdss-sandbox-secure"
     assert s.secure_max_read_bytes == 1048576  # ledger.secure_max_read_bytes
-    assert {svc["name"] for svc in c.JupyterHub.services} == {"idle-culler", "ledger", "promotion"}
+    assert {svc["name"] for svc in c.JupyterHub.services} == {
+        "idle-culler",
+        "ledger",
+        "promotion",
+        "prometheus",
+    }
     assert "custom:ledger:write" in c.JupyterHub.custom_scopes
 
 
@@ -203,3 +208,25 @@ def test_the_configured_permission_source_survives_jupyterhubs_config_copy(setti
     configure.apply_spawner(settings, c)
     copied = copy.deepcopy(c)
     assert copied.SandboxSpawner.permission_source is c.SandboxSpawner.permission_source
+
+
+def test_prometheus_token_reads_metrics_and_nothing_else(settings, tmp_path):
+    settings["ledger"]["enabled"] = True
+    c = Config()
+    configure.apply_services(settings, c)
+    (service,) = [s for s in c.JupyterHub.services if s["name"] == "prometheus"]
+    assert "command" not in service  # a token only
+    token_file = tmp_path / "var" / "secrets" / "prometheus-token"
+    assert service["api_token"] == token_file.read_text().strip()
+    assert token_file.stat().st_mode & 0o777 == 0o600
+    (role,) = [r for r in c.JupyterHub.load_roles if r["name"] == "prometheus"]
+    assert role["services"] == ["prometheus"]
+    assert set(role["scopes"]) == {
+        "read:metrics",
+        "access:services!service=ledger",
+        "access:services!service=promotion",
+    }
+    # The same token on the next start (Prometheus keeps reading the same file).
+    again = Config()
+    configure.apply_services(settings, again)
+    assert [s for s in again.JupyterHub.services if s["name"] == "prometheus"] == [service]

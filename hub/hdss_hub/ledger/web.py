@@ -17,11 +17,12 @@ from typing import Any
 
 from tornado import web
 
-from .. import webservice
+from .. import metrics, webservice
 from ..webservice import ApiHandler, ApiNotFound, PageHandler, ServiceHandler
 from .core import STATES, Ledger
 from .errors import LedgerError
 from .hubapi import HubAPI, HubAPIError
+from .metrics import registry as metrics_registry
 from .openapi import MAX_ID, MAX_SEQ, spec
 from .schemas import PROJECT_ID_RE, USERNAME_RE
 
@@ -41,6 +42,8 @@ class ServiceContext:
     # For tests without a hub: a fixed set of usernames instead of asking the hub.
     static_users: Collection[str] | None = None
     extra: dict = field(default_factory=dict)
+    # The Prometheus registry of GET metrics (make_app builds it when None).
+    metrics: Any = None
 
     async def known_users(self) -> Collection[str]:
         if self.static_users is not None:
@@ -171,6 +174,10 @@ class AuditHandler(ApiBase):
             return [e.to_json() for e in self.ledger.audit.entries(since=since, limit=limit)]
 
         self.send(await self.blocking(read))
+
+
+class MetricsHandler(metrics.MetricsHandler, Base):
+    pass
 
 
 class VerifyHandler(ApiBase):
@@ -354,6 +361,7 @@ HANDLERS: list[tuple[str, type]] = [
     (r"api/audit", AuditHandler),
     (r"api/audit/verify", VerifyHandler),
     (r"api/.*", ApiNotFound),
+    (r"metrics", MetricsHandler),
     (r"", IndexPage),
     (r"permissions/new", NewPermissionPage),
     (r"permissions/([0-9]{1,10})", PermissionPage),
@@ -368,4 +376,6 @@ def make_app(
 ) -> web.Application:
     """The tornado application. ``auth_mixin`` (tests only) is put in front of every handler
     that authenticates, replacing how the caller is identified."""
+    if ctx.metrics is None:
+        ctx.metrics = metrics_registry(ctx.ledger)
     return webservice.make_app(ctx, HANDLERS, TEMPLATES, auth_mixin=auth_mixin, **settings)

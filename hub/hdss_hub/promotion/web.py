@@ -23,11 +23,12 @@ from hdss_common.access import Caller
 from pydantic import ValidationError
 from tornado import web
 
-from .. import webservice
+from .. import metrics, webservice
 from ..apimodels import M
 from ..webservice import ApiHandler, ApiNotFound, PageHandler, ServiceHandler, run_blocking
 from . import render
 from .core import Airlock, PromotionError, Request
+from .metrics import registry as metrics_registry
 from .models import STATES
 from .openapi import spec
 from .paths import UnsafePath
@@ -51,6 +52,8 @@ class Context:
     prefix: str = "/services/promotion/"
     steward_group: str = "stewards"
     runs: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1))
+    # The Prometheus registry of GET metrics (make_app builds it when None).
+    metrics: Any = None
 
     def schedule(self, request_id: int) -> None:
         """Run a queued request in the background (one at a time by default)."""
@@ -227,6 +230,10 @@ class OutputHandler(ApiBase):
         self.finish(data)
 
 
+class MetricsHandler(metrics.MetricsHandler, Base):
+    pass
+
+
 class ReviewHandler(ApiBase):
     async def post(self, raw_id: str) -> None:
         caller = await self.require_steward(f"promotion:{raw_id}")
@@ -369,6 +376,7 @@ HANDLERS: list[tuple[str, type]] = [
     (rf"api/requests/{ID}/outputs/(.+)", OutputHandler),
     (rf"api/requests/{ID}/review", ReviewHandler),
     (r"api/.*", ApiNotFound),
+    (r"metrics", MetricsHandler),
     (r"", IndexPage),
     (rf"requests/{ID}", RequestPage),
     (rf"requests/{ID}/review", ReviewPage),
@@ -377,4 +385,6 @@ HANDLERS: list[tuple[str, type]] = [
 
 def make_app(ctx: Context, *, auth_mixin: type | None = None, **settings: Any) -> web.Application:
     """The tornado application; ``auth_mixin`` (tests only) replaces how callers are known."""
+    if ctx.metrics is None:
+        ctx.metrics = metrics_registry(ctx.airlock)
     return webservice.make_app(ctx, HANDLERS, TEMPLATES, auth_mixin=auth_mixin, **settings)
