@@ -204,6 +204,10 @@ def apply_services(settings: dict[str, Any], c: Config) -> None:
         roles += ledger.ledger_roles(settings)
         c.JupyterHub.custom_scopes = ledger.ledger_custom_scopes()
         services, roles = promotion.with_promotion(settings, services, roles)
+    from . import prometheus  # a token that reads the hub's and the services' metrics
+
+    services += prometheus.prometheus_services(settings)
+    roles += prometheus.prometheus_roles(settings)
     c.JupyterHub.services = services
     c.JupyterHub.load_roles = roles
 
@@ -230,10 +234,6 @@ def apply_all(
     apply_groups(settings, c)
     apply_spawner(settings, c)
     from .secure_audit import apply_secure_audit  # imports JupyterHub's handlers
-    from . import prometheus  # a token that reads the hub's and the services' metrics
-
-    services += prometheus.prometheus_services(settings)
-    roles += prometheus.prometheus_roles(settings)
 
     apply_secure_audit(settings, c)
     apply_services(settings, c)
