@@ -139,7 +139,7 @@ def apply_spawner(settings: dict[str, Any], c: Config) -> None:
     s.home_volume = d.get("home_volume", "{prefix}-home-{username}")
     s.network_name = d["network"]
     s.pids_limit = d["pids_limit"]
-    s.start_timeout = d["start_timeout"]
+    s.start_timeout = d["start_timeout"] + d["queue_wait_seconds"]  # the wait in line too
     s.http_timeout = d["start_timeout"]
     s.profiles = settings["profiles"]
     # With university login the provider's groups decide; nobody gets a group by default.
@@ -158,6 +158,32 @@ def apply_spawner(settings: dict[str, Any], c: Config) -> None:
         s.steward_group = settings["ledger"]["steward_group"]
         s.secure_network = secure_network(settings)
         s.secure_max_read_bytes = settings["ledger"]["secure_max_read_bytes"]
+
+
+SERVER_MEMORY_ESTIMATE = 128 * 1024**2  # a working course server (idle ~57 MiB)
+
+
+def host_memory() -> int:
+    """Bytes of memory on this host."""
+    import os
+
+    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def apply_capacity(settings: dict[str, Any], c: Config) -> None:
+    """A class rush waits in line instead of failing (see hdss_spawner.startqueue).
+
+    The hub lets up to ``hub.concurrent_spawn_limit`` spawns be pending; of those,
+    ``docker.starting_at_once`` start at a time and the rest wait in order (a spawn's
+    start_timeout, set in apply_spawner, covers its wait in line and its start).
+    """
+    hub, d = settings["hub"], settings["docker"]
+    c.JupyterHub.concurrent_spawn_limit = hub["concurrent_spawn_limit"]
+    c.JupyterHub.active_server_limit = hub["active_server_limit"] or max(
+        10, host_memory() // SERVER_MEMORY_ESTIMATE
+    )
+    c.SandboxSpawner.starting_at_once = d["starting_at_once"]
+    c.SandboxSpawner.queue_wait_seconds = d["queue_wait_seconds"]
 
 
 def culler_service(settings: dict[str, Any]) -> list[dict[str, Any]]:
@@ -236,10 +262,12 @@ def apply_all(
     from .secure_audit import apply_secure_audit  # imports JupyterHub's handlers
 
     apply_secure_audit(settings, c)
+    apply_capacity(settings, c)
     apply_services(settings, c)
     pages.apply_pages(settings, c, courses=gate)
     if gate is not None:
         courses_hub.apply_courses(settings, c, gate)
+    pages.apply_usage(settings, c, courses=gate)
 
 
 def check_login_exposure(settings: dict[str, Any]) -> None:
@@ -323,6 +351,7 @@ def configure(c: Config, settings_path: str | None, project_dir: Path) -> dict[s
         courses = courses_hub.prepare_courses(settings)
         runtime = run_preflight(settings)
         apply_all(settings, c, runtime, project_dir, courses)
+        pages.start_usage_collector(settings)
     except (
         SettingsError,
         preflight.PreflightError,

@@ -19,7 +19,7 @@ from hdss_common.catalog import CatalogError, Sensitivity, load_catalog
 from hdss_spawner.profiles import effective_groups, offered, parse_profiles
 from traitlets.config import Config
 
-from . import errorpages
+from . import errorpages, usage, usagepages
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 LEDGER_URL = "/services/ledger/"
@@ -164,7 +164,60 @@ def home_context(
     }
     if ctx["show_projects"] and projects is not None:
         ctx["load_projects"] = partial(project_view, projects, user.name)
+    u = settings.get("usage", {})
+    if u.get("enabled"):
+        store = usage_store(settings)
+        ctx["home"] = usagepages.home_view(store, settings, user.name, groups)
+        hub_groups = [g.name for g in getattr(user, "groups", None) or []]
+        admin = bool(getattr(user, "admin", False))
+        teacher = admin or u["instructor_group"] in hub_groups or ctx.get("teaches")
+        ctx["usage_url"] = "/hub/usage" if teacher else ""
     return ctx
+
+
+_STORES: dict[str, usage.UsageStore] = {}
+
+
+def usage_store(settings: Mapping[str, Any]) -> usage.UsageStore:
+    """The hub's one usage store (``<state_dir>/usage.json``), shared by pages and sampler."""
+    path = str(Path(settings["hub"]["state_dir"], "usage.json"))
+    if path not in _STORES:
+        _STORES[path] = usage.UsageStore(Path(path))
+    return _STORES[path]
+
+
+def home_notice(settings: Mapping[str, Any]) -> Callable[[str, list[str]], str]:
+    """For the spawner: the note shown at spawn when a home is over its quota."""
+
+    def notice(username: str, groups: list[str]) -> str:
+        view = usagepages.home_view(usage_store(settings), settings, username, groups)
+        return view["message"] if view["level"] == "over" else ""
+
+    return notice
+
+
+def apply_usage(settings: dict[str, Any], c: Config, courses: Any = None) -> None:
+    """The usage page and CSV, and the spawn page's quota note (see hdss_hub.usage).
+
+    ``courses``: the course gate, so that a course's instructors see its group.
+
+    Runs after apply_secure_audit: JupyterHub has one list of extra handlers, so the
+    usage routes are added to what that function set.
+    """
+    if not settings["usage"].get("enabled"):
+        return
+    store = usage_store(settings)
+    c.JupyterHub.extra_handlers = [
+        *c.JupyterHub.get("extra_handlers", []),
+        *usagepages.usage_handlers(store, settings, courses),
+    ]
+    c.SandboxSpawner.home_notice = home_notice(settings)
+
+
+def start_usage_collector(settings: dict[str, Any]) -> None:
+    """Start sampling (only inside the running hub: JupyterHub loads its config there)."""
+    if settings["usage"].get("enabled"):
+        usage.start_collector(settings, usage_store(settings))
 
 
 def apply_pages(settings: dict[str, Any], c: Config, courses: Any = None) -> None:

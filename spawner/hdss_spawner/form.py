@@ -9,8 +9,13 @@ from hdss_common.catalog import CatalogEntry
 from .profiles import Profile
 
 
-def render_form(profiles: list[Profile], datasets: list[CatalogEntry], selected: str = "") -> str:
-    """HTML for JupyterHub's spawn page (inserted inside its <form>)."""
+def render_form(
+    profiles: list[Profile], datasets: list[CatalogEntry], selected: str = "", note: str = ""
+) -> str:
+    """HTML for JupyterHub's spawn page (inserted inside its <form>).
+
+    ``note``: a warning about the user's home (e.g. over its disk quota), shown first."""
+    warning = f'<p class="alert alert-warning hdss-home-note">{escape(note)}</p>' if note else ""
     if not profiles:
         return (
             '<p class="alert alert-warning">No server profile is offered to you. '
@@ -37,7 +42,7 @@ def render_form(profiles: list[Profile], datasets: list[CatalogEntry], selected:
         data = f"<p>Data mounted in your server:</p><ul>{items}</ul>"
     else:
         data = "<p>No dataset is published yet.</p>"
-    return f'<fieldset class="hdss-spawn-form"><legend>Choose a profile</legend>{"".join(rows)}</fieldset>{data}'
+    return f'{warning}<fieldset class="hdss-spawn-form"><legend>Choose a profile</legend>{"".join(rows)}</fieldset>{data}'
 
 
 def render_secure_form(

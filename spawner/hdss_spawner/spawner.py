@@ -3,12 +3,15 @@
 Policy is applied at DockerSpawner's override points, never by rewriting ``start``:
 ``apply_user_options`` picks and checks the profile, ``create_object`` lays down the
 mounts and the hardened host config, ``progress`` reports each step to the user.
-``start`` only adds a wait for the server's port after DockerSpawner's own start.
+``start`` only adds a turn in the hub's start queue around DockerSpawner's own start (at
+most ``starting_at_once`` servers start together, the rest wait in order and see their place)
+and a wait for the server's port.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 import docker.errors
@@ -24,6 +27,7 @@ from .engine import EngineNotAnswering, engine_unreachable
 from .form import render_form, render_secure_form
 from .profiles import SECURE, Profile, choose, effective_groups, offered, parse_profiles
 from .readiness import wait_listening
+from .startqueue import QueueWaitTooLong, StartQueue, ordinal
 
 
 class SandboxSpawner(DockerSpawner):
@@ -71,6 +75,30 @@ class SandboxSpawner(DockerSpawner):
         help="""Largest non-notebook file a secure server's contents API returns (bytes);
         larger reads are refused and audited. Notebooks are not limited.""",
     )
+
+    starting_at_once = Int(
+        0,
+        config=True,
+        help="""Servers this hub starts at the same time (0: one per CPU core, at least 2).
+        Further spawns wait in order, their place in line shown on the progress page,
+        instead of JupyterHub's 429 of concurrent_spawn_limit.""",
+    )
+    queue_wait_seconds = Int(
+        600,
+        config=True,
+        help="""Longest a spawn waits in line for its turn to start; then it fails with a
+        message saying the sandbox is busy. Spawner.start_timeout must cover it.""",
+    )
+    home_notice = Any(
+        None,
+        allow_none=True,
+        config=True,
+        help="""A callable (username, groups) -> str: a note about the user's home (e.g. over its
+        disk quota) shown on the spawn form and the progress page; '' for none.""",
+    )
+
+    # One queue per hub process (and size), shared by every server's spawner.
+    _start_queues: dict[int, StartQueue] = {}
 
     course_gate = Any(
         None,
@@ -144,7 +172,8 @@ class SandboxSpawner(DockerSpawner):
         except HTTPError:
             datasets = []
         last = (self.orm_spawner.user_options or {}).get("profile", "") if self.orm_spawner else ""
-        return render_form(mine, datasets, selected=last)
+        note = self.home_notice(self.user.name, self.user_groups()) if self.home_notice else ""
+        return render_form(mine, datasets, selected=last, note=note)
 
     async def apply_profile(self, user_options: dict) -> None:
         """Pick the requested profile if the user may have it; 403 otherwise."""
@@ -352,18 +381,49 @@ class SandboxSpawner(DockerSpawner):
         await self.remove_object()
         raise HTTPError(403, secure.denial_message(self.project_id, reason, self.steward_group))
 
-    async def start(self):
-        """DockerSpawner's start, returning only once the server listens (see readiness).
+    def start_queue(self) -> StartQueue:
+        """The hub's queue of server starts (see hdss_spawner.startqueue)."""
+        slots = self.starting_at_once or max(2, os.cpu_count() or 1)
+        queues = SandboxSpawner._start_queues
+        if slots not in queues:
+            queues[slots] = StartQueue(slots)
+        return queues[slots]
 
-        An engine that does not answer fails the spawn with a message saying so."""
+    def _tell_place(self, place: int, starting: int) -> None:
+        self._emit(
+            20,
+            f"Waiting to start: {ordinal(place)} in line "
+            f"({starting} {'server is' if starting == 1 else 'servers are'} starting now)",
+        )
+
+    async def start(self):
+        """DockerSpawner's start in its turn, returning once the server listens (readiness).
+
+        An engine that does not answer fails the spawn with a message saying so; so does a
+        turn that does not come within ``queue_wait_seconds``."""
+        note = self.home_notice(self.user.name, self.user_groups()) if self.home_notice else ""
+        if note:
+            self._emit(18, note)
+        queue = self.start_queue()
         try:
-            ip, port = await super().start()
-        except Exception as e:
-            if engine_unreachable(e):
-                self.log.error("spawn %s: the engine does not answer: %r", self._log_name, e)
-                raise EngineNotAnswering() from e
-            raise
-        await wait_listening(ip, port, timeout=self.http_timeout)
+            async with queue.turn(self._tell_place, timeout=self.queue_wait_seconds):
+                try:
+                    ip, port = await super().start()
+                except Exception as e:
+                    if engine_unreachable(e):
+                        self.log.error(
+                            "spawn %s: the engine does not answer: %r", self._log_name, e
+                        )
+                        raise EngineNotAnswering() from e
+                    raise
+                await wait_listening(ip, port, timeout=self.http_timeout)
+        except QueueWaitTooLong as e:
+            raise HTTPError(
+                503,
+                f"The sandbox is busy: your server had no turn to start within "
+                f"{self.queue_wait_seconds} s ({queue.waiting} still waiting). "
+                "Press Start again in a few minutes.",
+            ) from e
         return ip, port
 
     async def stop(self, now=False):
