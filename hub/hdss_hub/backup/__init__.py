@@ -13,5 +13,5 @@ One *run* (``hdss-backup backup``) writes several restic snapshots, each tagged
 * ``part:manifest``: written last, naming every part's snapshot; tagged ``complete`` only
   when every part succeeded. ``restore`` uses the newest complete run unless told otherwise.
 
-See :mod:`.core` for the run and the restore, :mod:`.cli` for the command.
+See :mod:`.run` for a run, :mod:`.restore` for a restore, :mod:`.cli` for the command.
 """

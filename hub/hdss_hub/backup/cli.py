@@ -19,8 +19,10 @@ import sys
 from pathlib import Path
 
 from ..settings import SETTINGS_ENV, SettingsError, load_settings
-from . import core
+from .config import Config, Outcome
 from .restic import BackupError
+from .restore import restore, runs
+from .run import backup
 
 PROJECT_DIR = Path(__file__).resolve().parents[3]
 PARTS = ("state", "volumes", "archives")
@@ -48,7 +50,7 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def _report(out: core.Outcome, verb: str) -> int:
+def _report(out: Outcome, verb: str) -> int:
     for note in out.notes:
         print(f"hdss-backup: {note}")
     for part, snapshot in sorted(out.done.items()):
@@ -70,12 +72,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         path = os.environ.get(SETTINGS_ENV)
-        cfg = core.Config.from_settings(load_settings(path, PROJECT_DIR), path, PROJECT_DIR)
+        cfg = Config.from_settings(load_settings(path, PROJECT_DIR), path, PROJECT_DIR)
     except SettingsError as e:
         print(f"hdss-backup: {e}", file=sys.stderr)
         return 2
     if args.command == "backup":
-        return _report(core.backup(cfg), "backed up")
+        return _report(backup(cfg), "backed up")
     if args.command == "restore":
         what = {p.strip() for p in args.only.split(",") if p.strip()}
         if not what or what - set(PARTS):
@@ -87,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.volume and "volumes" not in what:
             print("hdss-backup: --volume needs volumes in --only", file=sys.stderr)
             return 2
-        return _report(core.restore(cfg, args.run, what, args.volume), "restored")
+        return _report(restore(cfg, args.run, what, args.volume), "restored")
     try:
         restic = cfg.restic()
         if args.command == "init":
@@ -96,9 +98,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"hdss-backup: keep a copy of {cfg.password_file} away from this host")
             return 0
         restic.open(create=False)
-        for run in core.runs(restic):
-            state = "complete" if run["complete"] else "INCOMPLETE"
-            print(f"{run['run']}  {run['time'][:19]}  {state}")
+        for found in runs(restic):
+            state = "complete" if found["complete"] else "INCOMPLETE"
+            print(f"{found['run']}  {found['time'][:19]}  {state}")
     except BackupError as e:
         print(f"hdss-backup: {e}", file=sys.stderr)
         return 1

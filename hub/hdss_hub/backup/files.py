@@ -19,10 +19,18 @@ def stamp() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
+def same_owner(source: Path | os.stat_result, target: Path) -> None:
+    """Give ``target`` the owner of ``source`` (run as root; otherwise nothing to do)."""
+    if os.geteuid() == 0:
+        st = source if isinstance(source, os.stat_result) else source.stat()
+        os.chown(target, st.st_uid, st.st_gid)
+
+
 def copy_tree(src: Path, dest: Path, skip: Callable[[Path], bool] = lambda p: False) -> None:
-    """Copy regular files and folders (modes kept; links and other kinds left out)."""
+    """Copy regular files and folders, modes and owners kept (links and the rest left out)."""
     dest.mkdir(parents=True, exist_ok=True, mode=0o700)
     shutil.copymode(src, dest)
+    same_owner(src, dest)
     for entry in sorted(src.iterdir()):
         if skip(entry) or entry.is_symlink():
             continue
@@ -30,6 +38,7 @@ def copy_tree(src: Path, dest: Path, skip: Callable[[Path], bool] = lambda p: Fa
             copy_tree(entry, dest / entry.name, skip)
         elif entry.is_file():
             shutil.copy2(entry, dest / entry.name)
+            same_owner(entry, dest / entry.name)
 
 
 def safe_extract(stream: IO[bytes], dest: Path, strip: str) -> list[Path]:
@@ -60,6 +69,8 @@ def safe_extract(stream: IO[bytes], dest: Path, strip: str) -> list[Path]:
                 files.append(rel)
             else:
                 raise BackupError(f"refusing {member.name!r} in the backup: not a file or folder")
+            if os.geteuid() == 0:
+                os.chown(target, member.uid, member.gid)
     return files
 
 
@@ -81,5 +92,6 @@ def put_file(restored: Path, target: Path, replace: bool) -> str:
         note += f" (the one there is kept as {aside})"
     tmp = target.with_name(f".{target.name}.restoring")
     shutil.copy2(restored, tmp)
+    same_owner(restored, tmp)
     os.replace(tmp, target)
     return note
