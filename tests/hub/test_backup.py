@@ -122,3 +122,13 @@ def test_put_file_restores_missing_keeps_identical_and_sets_aside_what_it_replac
     assert "kept as" in note and target.read_text() == "from backup"
     aside = [p for p in target.parent.iterdir() if p.name.startswith("secret.replaced-")]
     assert len(aside) == 1 and aside[0].read_text() == "newer"
+
+
+def test_restore_options_that_name_nothing_are_refused(monkeypatch, capsys):
+    from hdss_hub.backup import cli
+
+    monkeypatch.delenv("HDSS_SETTINGS", raising=False)
+    assert cli.main(["restore", "--only", "homes"]) == 2
+    assert "--only 'homes': choose from state, volumes, archives" in capsys.readouterr().err
+    assert cli.main(["restore", "--only", "state", "--volume", "hdss-home-a"]) == 2
+    assert "--volume needs volumes in --only" in capsys.readouterr().err

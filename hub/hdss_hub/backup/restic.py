@@ -104,10 +104,15 @@ class Restic:
     def password_problem(self) -> str:
         """Why the password file cannot be used ('' when it can)."""
         if not self.password_file.exists():
+            new = (
+                ""
+                if is_local(self.repository)
+                else "; a new remote repository is made with `hdss-backup init`"
+            )
             return (
                 f"the repository password file {self.password_file} (backup.password_file) is "
                 "missing: restore it from where you keep its copy (a new password cannot "
-                "open an existing repository)"
+                f"open an existing repository){new}"
             )
         try:
             read_secret_file(self.password_file)
