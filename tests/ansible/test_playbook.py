@@ -79,6 +79,27 @@ def test_converged_host_keeps_secrets_private_and_settings_valid(
 
 
 @pytest.mark.docker
+def test_backup_timer_is_on_and_a_backup_run_succeeds_while_the_hub_serves(
+    test_host: ConvergeHost, diagnose_on_failure
+):
+    timer = test_host.exec("systemctl", "is-enabled", "hdss-backup.timer").stdout.strip()
+    assert timer == "enabled"
+    assert test_host.exec("systemctl", "is-active", "hdss-backup.timer").stdout.strip() == "active"
+    run = test_host.exec("systemctl", "start", "hdss-backup.service")  # oneshot: waits for it
+    journal = test_host.exec("journalctl", "-u", "hdss-backup", "--no-pager", "-n", "40").stdout
+    assert run.returncode == 0, run.stderr + journal
+    assert "backed up state" in journal, journal
+    status = test_host.exec("cat", "/var/lib/hdss/hub/backup/status.prom").stdout
+    assert "hdss_backup_last_run_success 1" in status, status
+    env = ["env", "HDSS_SETTINGS=/etc/hdss/settings.yaml"]
+    listed = test_host.exec(*env, "/opt/hdss/venv/bin/hdss-backup", "snapshots")
+    assert listed.returncode == 0 and "complete" in listed.stdout, listed.stderr
+    assert test_host.exec("systemctl", "is-active", "hdss-hub").stdout.strip() == "active"
+    mode = test_host.exec("stat", "-c", "%a %U", "/var/lib/hdss/hub/secrets/backup-password")
+    assert mode.stdout.strip() == "600 root", mode.stdout
+
+
+@pytest.mark.docker
 def test_second_run_changes_nothing(test_host: ConvergeHost, diagnose_on_failure):
     run = test_host.playbook()
     assert run.returncode == 0, run.output[-6000:]
@@ -104,27 +125,6 @@ def test_check_mode_run_changes_nothing(test_host: ConvergeHost, diagnose_on_fai
         ({"hdss_front_https_port": "https"}, "hdss_front_https_port"),
     ],
 )
-@pytest.mark.docker
-def test_backup_timer_is_on_and_a_backup_run_succeeds_while_the_hub_serves(
-    test_host: ConvergeHost, diagnose_on_failure
-):
-    timer = test_host.exec("systemctl", "is-enabled", "hdss-backup.timer").stdout.strip()
-    assert timer == "enabled"
-    assert test_host.exec("systemctl", "is-active", "hdss-backup.timer").stdout.strip() == "active"
-    run = test_host.exec("systemctl", "start", "hdss-backup.service")  # oneshot: waits for it
-    journal = test_host.exec("journalctl", "-u", "hdss-backup", "--no-pager", "-n", "40").stdout
-    assert run.returncode == 0, run.stderr + journal
-    assert "backed up state" in journal, journal
-    status = test_host.exec("cat", "/var/lib/hdss/hub/backup/status.prom").stdout
-    assert "hdss_backup_last_run_success 1" in status, status
-    env = ["env", "HDSS_SETTINGS=/etc/hdss/settings.yaml"]
-    listed = test_host.exec(*env, "/opt/hdss/venv/bin/hdss-backup", "snapshots")
-    assert listed.returncode == 0 and "complete" in listed.stdout, listed.stderr
-    assert test_host.exec("systemctl", "is-active", "hdss-hub").stdout.strip() == "active"
-    mode = test_host.exec("stat", "-c", "%a %U", "/var/lib/hdss/hub/secrets/backup-password")
-    assert mode.stdout.strip() == "600 root", mode.stdout
-
-
 def test_bad_input_stops_before_any_change(test_host: ConvergeHost, extra, named):
     run = test_host.playbook("-e", json.dumps(extra))
     assert run.returncode != 0
