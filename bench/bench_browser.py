@@ -39,17 +39,8 @@ from pathlib import Path
 
 import bench_spawn
 from bench_spawn import IMAGES, PROJECT_DIR, VENV_BIN, cleanup, docker, fmt, log, summary
+from hdss_harness.chromium import CHROMIUM, launch_options
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PHASES = ("spawn", "assets", "kernel", "run")
 
 
@@ -133,7 +124,7 @@ async def measure(hubs: dict[str, Hub], args) -> dict[str, dict]:
     single: dict[str, list] = {k: [] for k in hubs}
     crowd: dict[str, list] = {k: [] for k in hubs}
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = await p.chromium.launch(**launch_options())
         try:
             for i in range(args.warmup + args.rounds):
                 for kind, hub in hubs.items():
@@ -212,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-build", action="store_true")
     args = p.parse_args(argv)
     kinds = [k for k in args.configs.split(",") if k]
-    if not Path(CHROMIUM).exists():
+    if not CHROMIUM.exists():
         p.error(f"{CHROMIUM} is missing: apt-get install chromium")
     if not args.no_build:
         bench_spawn.ensure_images(kinds)

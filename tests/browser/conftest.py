@@ -9,20 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hdss_harness.chromium import CHROMIUM, launch_options
 
 from tests.conftest import PROJECT_DIR, require
 from tests.oidc_fixtures import oidc_hub_fixture
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SCREENSHOTS = PROJECT_DIR / "tests" / "artifacts" / "screenshots"
 
 hub = oidc_hub_fixture("browserhub", "web")
@@ -36,9 +27,7 @@ def chromium():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
+        browser = p.chromium.launch(**launch_options())
         yield browser
         browser.close()
 
