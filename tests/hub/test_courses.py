@@ -253,6 +253,20 @@ def test_a_closed_account_cannot_log_in_unless_an_open_course_covers_it(gate):
     assert gate.post_auth_hook(None, None, {"name": "stu2"}) == {"name": "stu2"}
 
 
+def test_replacing_the_modules_utcnow_sets_the_clock_of_every_default_gate(tmp_path, monkeypatch):
+    """What a rehearsal (hub.extra_config_dir) does: the spawner's copies follow too."""
+    import copy
+
+    from hdss_hub.courses import gate as gate_module
+
+    made = CourseGate(load(settings_with(tmp_path)), CourseStore(tmp_path / "state.json"))
+    spawner_copy = copy.deepcopy(made)
+    assert made.today() == dt.datetime.now(dt.UTC).date()  # control: the real time
+    monkeypatch.setattr(gate_module, "utcnow", lambda: dt.datetime(2027, 2, 1, 9, tzinfo=dt.UTC))
+    assert made.today() == spawner_copy.today() == START
+    assert asyncio.run(spawner_copy.refusal("stu1", ["course-epi"], "course")) == ""
+
+
 # -- materials ------------------------------------------------------------------------------
 
 

@@ -1,9 +1,11 @@
 """The hub's side of the courses: spawns, logins, the home page and extensions.
 
-One ``CourseGate`` per hub process is handed to the spawner (``course_gate``), the
-authenticator (``post_auth_hook``), the home page and the instructor page, so all of them
-read the same calendar with the same clock. ``clock`` returns timezone-aware UTC now;
-tests (and a rehearsal through ``hub.extra_config_dir``) replace it.
+One ``CourseGate`` is handed to the spawner (``course_gate``; traitlets gives each spawner
+a copy), the authenticator (``post_auth_hook``), the home page and the instructor page.
+What changes (extensions, closed accounts) lives in the store's file, so every copy reads
+the same calendar. ``clock`` returns timezone-aware UTC now: by default the module's
+``utcnow``, looked up at each call, so a test (or a rehearsal through
+``hub.extra_config_dir``) sets the time of every copy by replacing ``gate.utcnow``.
 """
 
 from __future__ import annotations
@@ -31,6 +33,11 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def module_clock() -> dt.datetime:
+    """``utcnow`` as this module holds it when called (replaceable for every gate at once)."""
+    return utcnow()
+
+
 class CourseGate:
     def __init__(
         self,
@@ -41,7 +48,7 @@ class CourseGate:
         audit: Callable[..., Any] | None = None,
         docker_host: str = "",
         admins: Iterable[str] = (),
-        clock: Clock = utcnow,
+        clock: Clock = module_clock,
     ) -> None:
         self.courses = {c.name: c for c in courses}
         self.store = store
