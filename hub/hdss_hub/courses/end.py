@@ -1,4 +1,4 @@
-"""The end of a course: ``hdss-course end``, run by a timer (see ansible and README).
+"""The end of a course: ``hdss-course end``, run daily by the operator (README "Courses").
 
 For every course that has ended (its end date is before today, UTC), each member not
 yet finished with and not covered by an extension is, in this order and each step an
