@@ -9,15 +9,16 @@ VENV      := .venv/.installed
 STATE     := var
 PROXY     := .tools/node_modules/.bin/configurable-http-proxy
 HOST_PKGS := docker.io debootstrap python3-venv curl ca-certificates restic procps
-TEST_PKGS := postgresql chromium openssh-client prometheus
+SLURM_PKGS := slurm-client munge
+TEST_PKGS := postgresql chromium openssh-client prometheus $(SLURM_PKGS)
 SIZE      ?= tiny
 SEED      ?= 7
 OUT       ?= $(STATE)/data/synthetic
 UP_SIZE   ?= tiny
 PYTEST    ?= $(PY) -m pytest
-FAST      := not docker and not postgres and not browser and not ansible and not slow
+FAST      := not docker and not postgres and not browser and not ansible and not slurm and not slow
 
-.PHONY: help up up-data down test test-fast test-ansible provision test-deps bench lint fmt images dataset host-deps engine venv proxy lock clean backup restore
+.PHONY: help up up-data down test test-fast test-ansible provision test-deps bench lint fmt images dataset host-deps engine venv proxy lock clean backup restore slurm-up slurm-down
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -57,6 +58,15 @@ bench: venv proxy engine images ## Benchmarks: spawn rushes and memory, start to
 
 bench-full: venv ## Not in bench: generate, verify and time the full size (5,000,000 persons, ~16 GB, tens of minutes)
 	$(PY) bench/bench_datasets.py --size full --out bench/results
+
+slurm-up: host-deps venv engine images ## A Slurm cluster as containers (slurmctld, node1-2, secure1); this host submits
+	@scripts/host-deps.sh $(SLURM_PKGS)
+	$(PY) images/build.py --only slurmnode
+	@$(MAKE) --no-print-directory up-data
+	$(PY) -m hdss_slurm.cluster up --state $(STATE)/slurm --synthetic $(OUT) --restricted $(STATE)/data/restricted
+
+slurm-down: venv ## Remove the Slurm cluster's containers, networks and node volumes (homes and munge key stay)
+	$(PY) -m hdss_slurm.cluster down --state $(STATE)/slurm
 
 test-ansible: host-deps test-deps venv engine ## Only the Ansible tests (lint, converge, idempotence, check mode)
 	CI=$${CI:-} $(PYTEST) -p no:cacheprovider tests/ansible

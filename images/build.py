@@ -1,6 +1,6 @@
 """Build the sandbox's container images, tagged by a hash of their inputs.
 
-    .venv/bin/python images/build.py [--only base|singleuser|stock] [--base-image REF]
+    .venv/bin/python images/build.py [--only base|singleuser|stock|slurmnode] [--base-image REF]
                                      [--mirror URL] [--pip-index-url URL] [--print-tag]
 
 Each image is tagged ``hdss/<image>:<hash>`` and ``hdss/<image>:latest``. The hash covers
@@ -40,7 +40,7 @@ SUITE = "bookworm"
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 DEFAULT_INDEX = "https://pypi.org/simple"
 HOST_CA_DIR = Path("/usr/local/share/ca-certificates")
-IMAGES = ("base", "singleuser", "stock")
+IMAGES = ("base", "singleuser", "stock", "slurmnode")
 # Python packages copied into the single-user image's /opt/hdss/lib, by their folder in
 # the repo: the data helper, the guard of secure servers (a Jupyter server extension) and
 # the airlock's output checks (the hdss-airlock command).
@@ -195,6 +195,8 @@ def hub_jupyterhub_version() -> str | None:
 def check_hub_version(image: str, context: Path) -> None:
     """The image's jupyterhub pin must equal the hub's jupyterhub version."""
     hub = hub_jupyterhub_version()
+    if not (context / "requirements.txt").is_file():
+        return  # an image without Python pins (the Slurm node)
     pins = (context / "requirements.txt").read_text()
     pinned = re.search(r"^jupyterhub==(\S+)", pins, re.M)
     if hub and pinned and pinned.group(1) != hub:

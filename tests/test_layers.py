@@ -38,6 +38,8 @@ ALLOWED: dict[str, set[str]] = {
         "hdss_hub.ledger",
     },
     "hdss_spawner": {"hdss_common"},
+    # The Slurm backend: the cluster as containers and the job script; beside the spawner.
+    "hdss_slurm": {"hdss_common", "hdss_spawner"},
     "hdss_hub.courses": {"hdss_common", "hdss_hub.base", "hdss_hub.audit", "hdss_hub.ledger"},
     "hdss_hub.config": {
         "hdss_common",

@@ -1,0 +1,1 @@
+"""Slurm backend of the sandbox: the cluster as containers, the job script, the spawner."""
