@@ -8,6 +8,11 @@
    age band 2011-2018, in DuckDB over the Parquet files versus pandas over CSV exports of
    the same tables, in the same run; median of ``--repeats`` runs each and the ratio.
 
+3. Peak memory of generation with the command's fixed mmap threshold
+   (``hdss_registers.generate.steady_heap``) against glibc's default, ``--heap-repeats``
+   runs of each in alternation, each in its own process (its own ``wait4`` rusage):
+   medians of peak RSS and CPU seconds, and their ratios.
+
 Writes ``datasets.json`` and ``datasets.md`` into ``--out``.
 
 ``--size full`` (``make bench-full``, not part of ``make bench``) generates the full size
@@ -21,6 +26,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -92,6 +98,49 @@ def generate(out: Path, persons: int, seed: int, size: str = "small") -> dict:
         "load_avg_1m": os.getloadavg()[0],
         "version": version.name,
         "path": str(version),
+    }
+
+
+HEAP_CHILD = """
+import sys
+from pathlib import Path
+from hdss_registers.generate import Request, generate, steady_heap
+if sys.argv[1] == "steady":
+    assert steady_heap(), "mallopt refused the threshold"
+generate(Request(size="small", seed=int(sys.argv[3]), out=Path(sys.argv[4]),
+                 persons=int(sys.argv[2])), progress=None)
+"""
+
+
+def heap(tmp: Path, persons: int, seed: int, repeats: int) -> dict:
+    """Peak RSS and CPU of generation, glibc's default heap against steady_heap()."""
+    runs: dict[str, list[dict]] = {"default": [], "steady": []}
+    for i in range(repeats):
+        for mode in ("default", "steady") if i % 2 == 0 else ("steady", "default"):
+            out = tmp / f"heap-{mode}-{i}"
+            args = [sys.executable, "-c", HEAP_CHILD, mode, str(persons), str(seed), str(out)]
+            proc = subprocess.Popen(args)
+            _, status, ru = os.wait4(proc.pid, 0)
+            if status != 0:
+                raise SystemExit(f"heap run {mode} {i} failed with status {status}")
+            runs[mode].append(
+                {
+                    "peak_rss_mb": round(ru.ru_maxrss / 1024),
+                    "cpu_s": round(ru.ru_utime + ru.ru_stime, 1),
+                }
+            )
+            shutil.rmtree(out, ignore_errors=True)
+    med = {
+        mode: {k: statistics.median(r[k] for r in rs) for k in ("peak_rss_mb", "cpu_s")}
+        for mode, rs in runs.items()
+    }
+    return {
+        "persons": persons,
+        "repeats": repeats,
+        "runs": runs,
+        "median": med,
+        "peak_ratio": round(med["steady"]["peak_rss_mb"] / med["default"]["peak_rss_mb"], 2),
+        "cpu_ratio": round(med["steady"]["cpu_s"] / med["default"]["cpu_s"], 2),
     }
 
 
@@ -219,7 +268,7 @@ def timed(fn, repeats: int) -> tuple[float, list[float], object]:
 
 
 def markdown(res: dict) -> str:
-    g, q = res["generation"], res["query"]
+    g, q, h = res["generation"], res["query"], res["heap"]
     return "\n".join(
         [
             "# Dataset benchmark",
@@ -251,6 +300,17 @@ def markdown(res: dict) -> str:
             "",
             f"Both engines gave the same table: {q['same_result']}.",
             "",
+            f"Generation's heap ({h['persons']:,} persons, {h['repeats']} runs of each in "
+            "alternation, medians):",
+            "",
+            "| heap | peak RSS MB | CPU s |",
+            "|---|---:|---:|",
+            f"| glibc default | {h['median']['default']['peak_rss_mb']:,.0f} "
+            f"| {h['median']['default']['cpu_s']:.1f} |",
+            f"| steady_heap (hdss-dataset generate) | {h['median']['steady']['peak_rss_mb']:,.0f} "
+            f"| {h['median']['steady']['cpu_s']:.1f} |",
+            f"| ratio | {h['peak_ratio']:.2f}x | {h['cpu_ratio']:.2f}x |",
+            "",
         ]
     )
 
@@ -263,6 +323,7 @@ def main() -> int:
     ap.add_argument("--keep", action="store_true", help="full: keep the generated dataset")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--heap-repeats", type=int, default=3)
     a = ap.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)
     if a.size == "full":
@@ -297,6 +358,7 @@ def main() -> int:
                 "same_result": bool(same),
                 "csv_mb": round(sum(p.stat().st_size for p in csv.values()) / 1e6),
             },
+            "heap": heap(tmp, a.persons, a.seed, a.heap_repeats),
             "incidence_per_1000": [
                 {**r, "rate": round(1000 * r["cases"] / r["person_years"], 2)}
                 for r in d_res.astype("int64").to_dict("records")

@@ -10,7 +10,7 @@ from pathlib import Path
 from hdss_common.catalog import CatalogError, Sensitivity, scan
 
 from hdss_registers.dictionary import markdown
-from hdss_registers.generate import DEFAULT_NAME, SIZES, Request, generate
+from hdss_registers.generate import DEFAULT_NAME, SIZES, Request, generate, steady_heap
 from hdss_registers.publish import MARKER, PublishError
 from hdss_registers.verify import VerifyError, resolve_version, verify
 
@@ -67,6 +67,7 @@ def cmd_generate(a) -> int:
         persons=a.persons,
         jobs=a.jobs,
     )
+    steady_heap()
     path = generate(req)
     print(path)
     return 0

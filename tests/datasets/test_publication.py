@@ -8,11 +8,13 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 from hdss_common.catalog import Sensitivity, load_catalog, scan
 from hdss_harness.wait import wait_until
+from hdss_registers import generate as G
 from hdss_registers import publish
 from hdss_registers.cli import main
 from hdss_registers.verify import verify
@@ -258,3 +260,36 @@ def test_dead_temp_dirs_are_ignored_by_the_catalogue(tiny, tmp_path):
     (root / "dk-registers" / "current").unlink()  # even without a current link
     assert [e.version for e in scan(root, Sensitivity.SYNTHETIC)] == [v.name]
     assert one(connect(v), "SELECT count(*) FROM t_person") == 1000
+
+
+def test_chunks_in_memory_are_bounded_by_jobs(tmp_path, monkeypatch):
+    """``jobs`` chunks at most are alive at once (simulated or being written), so peak
+    memory does not grow with the size; a chunk is dead once the writer moves on."""
+    live: set[int] = set()
+    peak = 0
+    lock = threading.Lock()
+
+    def chunk_job(task):
+        nonlocal peak
+        with lock:
+            live.add(task[1])
+            peak = max(peak, len(live))
+        return task[1]
+
+    monkeypatch.setattr(G, "chunk_job", chunk_job)
+    req = G.Request(size="tiny", seed=1, out=tmp_path, persons=12 * G.CHUNK, jobs=3)
+    written = []
+    for k in G._results(req):
+        written.append(k)  # the writer holds chunk k here, then lets it go
+        with lock:
+            live.discard(k)
+    assert written == list(range(12))
+    assert 2 <= peak <= 3, peak
+
+
+def test_steady_heap_sets_a_fixed_mmap_threshold():
+    """On glibc (Debian) mallopt takes the threshold; run in a child so this process's
+    allocator is left as it is."""
+    code = "from hdss_registers.generate import steady_heap; print(steady_heap())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True", out.stderr
