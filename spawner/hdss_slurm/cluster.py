@@ -455,7 +455,10 @@ class Cluster:
             self.say("containers removed")
         vols = docker("volume", "ls", "-q", "--filter", label).split()
         if vols:
-            docker("volume", "rm", "-f", *vols)
+            # Each holds a node's Podman store (the image, twice: keep-id's copy); the engine
+            # deletes one volume at a time per call, so one call per volume, side by side.
+            with concurrent.futures.ThreadPoolExecutor(len(vols)) as pool:
+                list(pool.map(lambda v: docker("volume", "rm", "-f", v), vols))
             self.say("node volumes removed")
         nets = docker("network", "ls", "-q", "--filter", label).split()
         if nets:

@@ -12,7 +12,7 @@ import subprocess
 import pytest
 import requests
 from hdss_harness.wait import wait_until
-from hdss_slurm.cluster import JOB_GID, JOB_UID
+from hdss_slurm.cluster import JOB_GID, JOB_UID, Cluster
 from hdss_slurm.jobscript import JobSpec, render
 
 from tests.conftest import DOCKER, unique_prefix
@@ -256,3 +256,30 @@ def test_a_partition_that_does_not_exist_is_refused(slurm_cluster, tmp_path):
     r = submit(slurm_cluster, tmp_path, job)
     assert r.returncode != 0
     assert "invalid partition" in r.stderr.lower()
+
+
+@pytest.mark.abuse
+def test_a_submit_host_with_another_munge_key_is_refused(slurm_cluster, tmp_path):
+    forged = Cluster(tmp_path / "forged", prefix=f"{slurm_cluster.prefix}-forged")
+    forged.write_config()  # a key of its own, 0600, and its own host munged
+    conf = tmp_path / "forged-submit.conf"
+    conf.write_text(forged.slurm_conf(slurm_cluster.address(slurm_cluster.controller)))
+    forged.start_munged()
+    try:
+        control = slurm(slurm_cluster, "sinfo", "-h", check=False)
+        r = subprocess.run(
+            ["sinfo", "-h"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "SLURM_CONF": str(conf)},
+        )
+    finally:
+        forged.stop_munged()
+    assert control.returncode == 0, control.stderr  # positive control: the cluster's key
+    assert r.returncode != 0, r.stdout
+    # sinfo only sees the connection close; the controller says why.
+    log = subprocess.run(
+        [DOCKER, "logs", "--tail", "50", slurm_cluster.controller], capture_output=True, text=True
+    )
+    assert "Protocol authentication error" in log.stdout + log.stderr
