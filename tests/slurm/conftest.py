@@ -1,4 +1,4 @@
-"""One real Slurm cluster (controller, node1, node2, secure1 as containers) per test session.
+"""One real Slurm cluster (controller, node1, node2, secure1 as containers) for tests/slurm.
 
 The node image is built by images/build.py when missing (skipped when up to date); the
 single-user image must be built (make images). The cluster's names start with
@@ -18,7 +18,7 @@ from tests.conftest import PROJECT_DIR, VENV_BIN, require, unique_prefix
 from tests.integration.hubproc import publish
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # removed as soon as tests/slurm is done
 def slurm_cluster(engine, tmp_path_factory):
     require(shutil.which("sbatch") is not None, "slurm-client is not installed (make test-deps)")
     require(shutil.which("munged") is not None, "munge is not installed (make test-deps)")

@@ -283,3 +283,10 @@ def test_a_submit_host_with_another_munge_key_is_refused(slurm_cluster, tmp_path
         [DOCKER, "logs", "--tail", "50", slurm_cluster.controller], capture_output=True, text=True
     )
     assert "Protocol authentication error" in log.stdout + log.stderr
+
+
+def test_a_job_beyond_every_node_is_refused_at_submission(slurm_cluster, tmp_path):
+    job = spec(slurm_cluster, "toobig", ["true"], mem_mb=slurm_cluster.memory_mb * 4)
+    r = submit(slurm_cluster, tmp_path, job)
+    assert r.returncode != 0
+    assert "requested node configuration is not available" in r.stderr.lower(), r.stderr
