@@ -15,6 +15,7 @@ Test-only choices, each a variable of the roles, not a change to them:
   free at run time and everything listens on 127.0.0.1 or that test network;
 - hdss_docker_manage_engine: false (an unprivileged container cannot run dockerd);
 - hdss_hub_secure_firewall_manage: false (nor change the host's firewall; the hub warns);
+- hdss_metrics_private_users: false (nor make a user namespace for Prometheus);
 - hdss_images_build: false and hdss_hub_docker_image = the test host image (the hub only
   checks that its image exists; the images have their own tests);
 - apt, pip and npm download caches mounted from ~/.cache/hdsstest-ansible (or
@@ -162,6 +163,7 @@ class ConvergeHost:
         for title, cmd in [
             ("systemctl --failed", ["systemctl", "--failed", "--no-pager"]),
             ("journal of hdss-hub", ["journalctl", "-u", "hdss-hub", "--no-pager", "-n", "150"]),
+            ("journal of prometheus", ["journalctl", "-u", "prometheus", "--no-pager", "-n", "40"]),
             ("front error log", ["sh", "-c", "tail -n 40 /var/log/hdss/front-error.log"]),
         ]:
             r = self.exec(*cmd)
@@ -280,6 +282,8 @@ def test_host(host_image: str, cache_lock) -> Iterator[ConvergeHost]:
         "hub": free_port(),
         "https": free_port(),
         "http": free_port(),
+        "prometheus": free_port(),
+        "node_exporter": free_port(),
     }
     sshd_conf = tmp / "sshd-port.conf"
     sshd_conf.write_text(f"Port {ports['ssh']}\nListenAddress 127.0.0.1\n")
@@ -368,6 +372,12 @@ def test_host(host_image: str, cache_lock) -> Iterator[ConvergeHost]:
                 not in ("0", "false")
                 and _dataset_cli_present(),
                 "hdss_logs_journal_max_use": "64M",
+                # The host network is shared: Prometheus and node exporter on free ports.
+                "hdss_metrics_listen": f"127.0.0.1:{ports['prometheus']}",
+                "hdss_metrics_node_exporter_listen": f"127.0.0.1:{ports['node_exporter']}",
+                "hdss_metrics_scrape_interval": "2s",
+                # Nor make user namespaces (Debian's prometheus.service: PrivateUsers=true).
+                "hdss_metrics_private_users": False,
             }
         )
     )

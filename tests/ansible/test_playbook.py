@@ -11,6 +11,7 @@ import json
 import subprocess
 
 import pytest
+from hdss_harness.wait import wait_until
 
 from tests.conftest import VENV_BIN
 
@@ -40,6 +41,31 @@ def test_converge_starts_the_hub_behind_the_tls_front(test_host: ConvergeHost, d
     assert status == 200 and "version" in json.loads(body)
     status, body = test_host.get(f"https://127.0.0.1:{test_host.ports['https']}/hub/api/")
     assert status == 200 and "version" in json.loads(body)
+
+
+@pytest.mark.docker
+def test_converged_prometheus_scrapes_the_hub_and_its_services(
+    test_host: ConvergeHost, diagnose_on_failure
+):
+    modes = test_host.exec("stat", "-c", "%a %U", "/etc/prometheus/hdss-metrics-token").stdout
+    assert modes.strip() == "600 prometheus", modes
+    api = f"http://127.0.0.1:{test_host.ports['prometheus']}/api/v1"
+
+    def up() -> dict[str, float] | None:
+        status, body = test_host.get(f"{api}/query?query=up")
+        got = {r["metric"]["job"]: float(r["value"][1]) for r in json.loads(body)["data"]["result"]}
+        jobs = ("hdss-hub", "hdss-ledger", "hdss-promotion", "node")
+        return got if all(got.get(job) == 1 for job in jobs) else None
+
+    wait_until(up, 120, 2, lambda: f"not every target is up: {test_host.get(f'{api}/targets')}")
+    status, body = test_host.get(f"{api}/rules")
+    alerts = {r["name"] for g in json.loads(body)["data"]["groups"] for r in g["rules"]}
+    assert {
+        "HdssHubDown",
+        "HdssSpawnFailures",
+        "HdssDiskNearlyFull",
+        "HdssAuditVerifyFailing",
+    } <= alerts
 
 
 @pytest.mark.docker
@@ -123,6 +149,7 @@ def test_check_mode_run_changes_nothing(test_host: ConvergeHost, diagnose_on_fai
             "hdss_datasets_min_free_mb",
         ),
         ({"hdss_front_https_port": "https"}, "hdss_front_https_port"),
+        ({"hdss_metrics_listen": "9090"}, "hdss_metrics_listen"),
     ],
 )
 def test_bad_input_stops_before_any_change(test_host: ConvergeHost, extra, named):
