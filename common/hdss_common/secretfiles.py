@@ -28,12 +28,13 @@ def ensure_secret_file(path: str | os.PathLike, nbytes: int = 32) -> str:
     by group or others is refused: the caller must fix its mode.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_folders(path.parent, mode=0o700)
     if path.exists():
         return read_secret_file(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mode 0600
     try:
         with os.fdopen(fd, "w") as f:
+            give_to_folder_owner(f.fileno(), path.parent)
             f.write(secrets.token_urlsafe(nbytes) + "\n")
             f.flush()
             os.fsync(f.fileno())
@@ -44,6 +45,37 @@ def ensure_secret_file(path: str | os.PathLike, nbytes: int = 32) -> str:
     finally:
         os.unlink(tmp)
     return read_secret_file(path)
+
+
+def give_to_folder_owner(fd: int, folder: Path) -> None:
+    """Run as root, hand a file just created in ``folder`` to the folder's owner.
+
+    A root-run command (``hdss-backup`` from its systemd unit, an operator's ``hdss-course``)
+    can be the first to write one of the hub's files; left to root, the hub, which runs as
+    its own user, could no longer write it (the audit anchors stopped the ledger so)."""
+    if os.geteuid() != 0:
+        return
+    st = folder.stat()
+    if (st.st_uid, st.st_gid) != (0, 0):
+        os.fchown(fd, st.st_uid, st.st_gid)
+
+
+def make_folders(folder: Path, mode: int = 0o700) -> None:
+    """``mkdir -p`` whose new folders belong to the owner of the nearest existing one."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for new in reversed(missing):
+        try:
+            new.mkdir(mode=mode)
+        except FileExistsError:
+            continue
+        fd = os.open(new, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            give_to_folder_owner(fd, new.parent)
+        finally:
+            os.close(fd)
 
 
 def read_secret_file(path: str | os.PathLike) -> str:

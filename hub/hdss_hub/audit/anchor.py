@@ -30,7 +30,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from hdss_common.errors import HdssError
-from hdss_common.secretfiles import SecretFileError, ensure_secret_file, read_secret_file
+from hdss_common.secretfiles import (
+    SecretFileError,
+    ensure_secret_file,
+    give_to_folder_owner,
+    make_folders,
+    read_secret_file,
+)
 
 log = logging.getLogger(__name__)
 
@@ -158,11 +164,14 @@ class AnchorLog:
             key = self.key(create=True)
             ts = _now()
             text = f"{FORMAT} {seq} {digest} {ts} {_mac(key, seq, digest, ts)}\n"
-            self.log_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            make_folders(self.log_path.parent, mode=0o700)
+            new = not self.log_path.exists()
             fd = os.open(
                 self.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640
             )
             try:
+                if new:  # a root-run hdss-backup can be the first writer: the hub's file
+                    give_to_folder_owner(fd, self.log_path.parent)
                 # One write of ~190 bytes: concurrent writers' lines never interleave.
                 os.write(fd, text.encode())
             finally:
