@@ -123,6 +123,25 @@ def test_backup_timer_is_on_and_a_backup_run_succeeds_while_the_hub_serves(
     assert test_host.exec("systemctl", "is-active", "hdss-hub").stdout.strip() == "active"
     mode = test_host.exec("stat", "-c", "%a %U", "/var/lib/hdss/hub/secrets/backup-password")
     assert mode.stdout.strip() == "600 root", mode.stdout
+    # The root-run backup may be the first to write the audit anchors: they stay the hub's.
+    for anchor in ("secrets/audit-anchor-key", "audit-anchors.log"):
+        owner = test_host.exec("stat", "-c", "%U", f"/var/lib/hdss/hub/{anchor}").stdout.strip()
+        assert owner in ("hdss", ""), f"{anchor} belongs to {owner}"
+
+
+@pytest.mark.docker
+def test_course_end_timer_is_on_and_a_run_without_courses_succeeds(
+    test_host: ConvergeHost, diagnose_on_failure
+):
+    timer = "hdss-course-end.timer"
+    assert test_host.exec("systemctl", "is-enabled", timer).stdout.strip() == "enabled"
+    assert test_host.exec("systemctl", "is-active", timer).stdout.strip() == "active"
+    run = test_host.exec("systemctl", "start", "hdss-course-end.service")  # oneshot: waits
+    journal = test_host.exec("journalctl", "-u", "hdss-course-end", "--no-pager", "-n", "20")
+    assert run.returncode == 0, run.stderr + journal.stdout
+    assert "nothing to end" in journal.stdout, journal.stdout
+    user = test_host.exec("systemctl", "show", "-p", "User", "hdss-course-end.service").stdout
+    assert user.strip() == "User=hdss", user
 
 
 @pytest.mark.docker

@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 from hdss_hub.audit import AuditLog
 from hdss_hub.courses import CourseError, course_of, load
 from hdss_hub.courses.gate import CourseGate
@@ -281,3 +282,28 @@ def test_merge_copies_new_files_updates_untouched_ones_and_keeps_edits():
     assert second.kept == ["b.ipynb"]
     assert second.delivered["a.ipynb"] == sha256(b"a2")
     assert second.delivered["b.ipynb"] == sha256(b"b1")  # still what we last delivered
+
+
+# -- hdss-course end from its daily timer --------------------------------------------------
+
+
+def test_end_without_courses_is_a_quiet_success(tmp_path, monkeypatch, capsys):
+    """The Ansible timer runs hdss-course end daily on every host, with courses or without."""
+    from hdss_hub.courses import cli
+
+    settings = tmp_path / "settings.yaml"
+    settings.write_text(yaml.safe_dump({"hub": {"state_dir": str(tmp_path / "state")}}))
+    monkeypatch.setenv("HDSS_SETTINGS", str(settings))
+    assert cli.main(["end"]) == 0
+    assert "nothing to end" in capsys.readouterr().out
+
+
+def test_end_before_the_hub_made_its_token_says_to_start_the_hub(tmp_path, monkeypatch, capsys):
+    from hdss_hub.courses import cli
+
+    settings = tmp_path / "settings.yaml"
+    settings.write_text(yaml.safe_dump(settings_with(tmp_path)))
+    monkeypatch.setenv("HDSS_SETTINGS", str(settings))
+    assert cli.main(["end"]) == 2
+    err = capsys.readouterr().err
+    assert "course-api-token is missing" in err and "start (or restart) the hub" in err, err

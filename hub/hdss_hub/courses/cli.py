@@ -48,10 +48,19 @@ def end_command(settings: dict, course: str | None, now: dt.datetime | None) -> 
     from .end import Ender, HubAPI
 
     courses, snapshots = hubconfig.prepare_courses(settings)
+    if not courses:  # the daily timer runs on every host, with courses or without
+        print("no courses in the settings: nothing to end")
+        return 0
     gate = hubconfig.make_gate(settings, courses, snapshots)
     if now is not None:
         gate.clock = lambda: now
-    token = read_secret_file(hubconfig.token_file(settings))
+    try:
+        token = read_secret_file(hubconfig.token_file(settings))
+    except FileNotFoundError:
+        raise CourseError(
+            f"{hubconfig.token_file(settings)} is missing: the hub makes it when it starts "
+            "with courses in its settings; start (or restart) the hub, then run this again"
+        ) from None
     protected = set(settings["hub"].get("admin_users", []))
     protected |= {i for c in courses for i in c.instructors}
     client = _docker(settings)

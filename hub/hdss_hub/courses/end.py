@@ -1,4 +1,4 @@
-"""The end of a course: ``hdss-course end``, run daily by the operator (README "Courses").
+"""The end of a course: ``hdss-course end``, run daily (Ansible's hdss-course-end.timer).
 
 For every course that has ended (its end date is before today, UTC), each member not
 yet finished with and not covered by an extension is, in this order and each step an
