@@ -63,6 +63,7 @@ def put_files(client, volume: str, files: dict[str, bytes], uid: int = 1000) -> 
         IMAGE,
         ["true"],
         entrypoint=[],
+        name=unique_prefix("files"),  # a test's container: prefixed, so a leak is seen as ours
         network_mode="none",
         volumes={volume: {"bind": "/home/jovyan", "mode": "rw"}},
     )
@@ -92,6 +93,7 @@ def list_files(client, volume: str, path: str) -> dict[str, bytes]:
         IMAGE,
         ["true"],
         entrypoint=[],
+        name=unique_prefix("files"),  # a test's container: prefixed, so a leak is seen as ours
         network_mode="none",
         volumes={volume: {"bind": "/home/jovyan", "mode": "ro"}},
     )
