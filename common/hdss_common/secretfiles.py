@@ -21,11 +21,17 @@ class SecretFileError(HdssError):
     """A secret file exists but cannot be trusted (readable by others, empty)."""
 
 
-def ensure_secret_file(path: str | os.PathLike, nbytes: int = 32) -> str:
+def ensure_secret_file(
+    path: str | os.PathLike, nbytes: int = 32, *, folder_owner: bool = False
+) -> str:
     """The secret stored at ``path``, generating it (mode 0600) if the file is absent.
 
-    The parent folder is created with mode 0700 when missing. An existing file readable
-    by group or others is refused: the caller must fix its mode.
+    The parent folder is created with mode 0700 when missing (new folders belong to the
+    owner of the folder above them). A new file is its creator's; with ``folder_owner``
+    it belongs to its folder's owner, for a secret the hub must read even when a root-run
+    command made it (the audit anchor key), while the backup password made by root stays
+    root's. An existing file readable by group or others is refused: the caller must fix
+    its mode.
     """
     path = Path(path)
     make_folders(path.parent, mode=0o700)
@@ -34,7 +40,8 @@ def ensure_secret_file(path: str | os.PathLike, nbytes: int = 32) -> str:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mode 0600
     try:
         with os.fdopen(fd, "w") as f:
-            give_to_folder_owner(f.fileno(), path.parent)
+            if folder_owner:
+                give_to_folder_owner(f.fileno(), path.parent)
             f.write(secrets.token_urlsafe(nbytes) + "\n")
             f.flush()
             os.fsync(f.fileno())

@@ -50,6 +50,10 @@ def test_a_root_run_command_leaves_the_hubs_files_to_the_hub(tmp_path):
     assert stat.S_IMODE(anchors.key_path.stat().st_mode) == 0o600
     assert stat.S_IMODE(anchors.key_path.parent.stat().st_mode) == 0o700
 
+    # Controls: a secret made by root in a folder root owns is root's, and so is one made
+    # without folder_owner (the backup password) in the hub's folder.
     mine = tmp_path / "root-owned"
     ensure_secret(mine / "secrets" / "token")
     assert (mine / "secrets" / "token").stat().st_uid == 0
+    ensure_secret(anchors.key_path.parent / "backup-password")
+    assert (anchors.key_path.parent / "backup-password").stat().st_uid == 0

@@ -149,7 +149,7 @@ class AnchorLog:
         """The HMAC key; ``create`` generates the key file (mode 0600) when it is absent."""
         if self._key is None:
             if create:
-                text = ensure_secret_file(self.key_path)
+                text = ensure_secret_file(self.key_path, folder_owner=True)
             else:
                 text = read_secret_file(self.key_path)
             self._key = text.encode()
