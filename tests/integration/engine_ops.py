@@ -61,7 +61,10 @@ class Engine:
             for item in proc.joinpath("environ").read_bytes().decode().split("\0")
             if "=" in item
         )
-        return cls(client, cmdline=cmdline, environ=environ, cwd=os.readlink(proc / "cwd"), pid=pid)
+        cwd = os.readlink(proc / "cwd")
+        if not Path(cwd).is_dir():  # started from a checkout since removed ("... (deleted)")
+            cwd = "/"
+        return cls(client, cmdline=cmdline, environ=environ, cwd=cwd, pid=pid)
 
     def answers(self) -> bool:
         try:
