@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hdss_registers.schema import BY_NAME, ROW_GROUP_ROWS
+from hdss_registers.schema import BY_NAME
 
 PARQUET_OPTIONS = dict(
     compression="zstd",
@@ -119,8 +119,10 @@ class TableWriter:
                 **PARQUET_OPTIONS,
             )
             self.rows[rel] = 0
-        clustered = BY_NAME[rel.split("/", 1)[0]].cluster_by
-        w.write_table(data, row_group_size=ROW_GROUP_ROWS if clustered else max(data.num_rows, 1))
+        spec = BY_NAME[rel.split("/", 1)[0]]
+        w.write_table(
+            data, row_group_size=spec.row_group_rows if spec.cluster_by else max(data.num_rows, 1)
+        )
         self.rows[rel] += data.num_rows
         self.total_rows += data.num_rows
 
