@@ -26,6 +26,11 @@ class Profile:
     display_name: str = ""
     description: str = ""
     kind: str = SANDBOX
+    # The Slurm backend only: where its jobs go and for how long (the Docker backend
+    # ignores them). Empty: the backend's default partition, no QoS, its default time.
+    partition: str = ""
+    qos: str = ""
+    time_limit: str = ""
     extra: dict = field(default_factory=dict, compare=False)
 
     @property
@@ -50,6 +55,9 @@ def parse_profiles(raw: dict[str, dict]) -> dict[str, Profile]:
             display_name=spec.get("display_name", ""),
             description=spec.get("description", ""),
             kind=spec.get("kind", SANDBOX),
+            partition=spec.get("partition", ""),
+            qos=spec.get("qos", ""),
+            time_limit=spec.get("time_limit", ""),
         )
     return out
 
