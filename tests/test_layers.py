@@ -38,7 +38,7 @@ ALLOWED: dict[str, set[str]] = {
         "hdss_hub.ledger",
     },
     "hdss_spawner": {"hdss_common"},
-    # The Slurm backend: the cluster as containers and the job script; beside the spawner.
+    # The Slurm backend: its spawner, the cluster as containers and the job script.
     "hdss_slurm": {"hdss_common", "hdss_spawner"},
     "hdss_hub.courses": {"hdss_common", "hdss_hub.base", "hdss_hub.audit", "hdss_hub.ledger"},
     "hdss_hub.config": {
@@ -51,6 +51,7 @@ ALLOWED: dict[str, set[str]] = {
         "hdss_hub.promotion",
         "hdss_hub.courses",
         "hdss_spawner",
+        "hdss_slurm",
     },
 }
 

@@ -160,6 +160,58 @@ def apply_spawner(settings: dict[str, Any], c: Config) -> None:
         s.secure_max_read_bytes = settings["ledger"]["secure_max_read_bytes"]
 
 
+# What a sandbox spawner shares whatever runs it (hdss_spawner.base.SandboxBase): set on
+# SandboxSpawner by the apply functions, given to SlurmSandboxSpawner as they are.
+SHARED_SPAWNER_TRAITS = (
+    "profiles",
+    "default_groups",
+    "synthetic_root",
+    "restricted_root",
+    "permission_source",
+    "steward_group",
+    "secure_max_read_bytes",
+    "home_notice",
+    "course_gate",
+    "default_url",
+)
+
+
+def apply_slurm(settings: dict[str, Any], c: Config) -> None:
+    """``backend: slurm``: servers as Slurm jobs (hdss_slurm.spawner), same policy.
+
+    Runs after every other apply function: it hands SlurmSandboxSpawner what they set on
+    SandboxSpawner (profiles, ledger, courses, notices).
+    """
+    if settings.get("backend", "docker") != "slurm":
+        return
+    # Imported now, before the hub builds its handlers: importing batchspawner registers
+    # its /api/batchspawner handler, which hdss_slurm.spawner removes again.
+    import hdss_slurm.spawner  # noqa: F401
+
+    sl = settings["slurm"]
+    c.JupyterHub.spawner_class = "hdss_slurm.spawner.SlurmSandboxSpawner"
+    s = c.SlurmSandboxSpawner
+    for name in SHARED_SPAWNER_TRAITS:
+        if name in c.SandboxSpawner:
+            s[name] = c.SandboxSpawner[name]
+    s.image = sl["image"]
+    s.default_partition = sl["partition"]
+    s.secure_partition = sl["secure_partition"]
+    s.default_time_limit = sl["time_limit"]
+    s.home_root = sl["home_root"]
+    s.hub_home_root = sl.get("hub_home_root", "")
+    s.job_uid = sl["job_uid"]
+    s.job_gid = sl["job_gid"]
+    s.node_addresses = dict(sl.get("node_addresses", {}))
+    s.slurm_env = {"SLURM_CONF": sl["slurm_conf"]} if sl.get("slurm_conf") else {}
+    s.start_timeout = sl["start_timeout"]
+    s.http_timeout = settings["docker"]["start_timeout"]
+    if sl.get("hub_ip"):  # the nodes reach the hub's API here (another host's network)
+        url = f"http://{sl['hub_ip']}:{settings['hub']['hub_port']}"
+        c.JupyterHub.hub_bind_url = url
+        c.JupyterHub.hub_connect_url = url
+
+
 SERVER_MEMORY_ESTIMATE = 128 * 1024**2  # a working course server (idle ~57 MiB)
 
 
@@ -268,6 +320,7 @@ def apply_all(
     if gate is not None:
         courses_hub.apply_courses(settings, c, gate)
     pages.apply_usage(settings, c, courses=gate)
+    apply_slurm(settings, c)
 
 
 def check_login_exposure(settings: dict[str, Any]) -> None:

@@ -15,7 +15,8 @@ The state folder (default ``var/slurm``) holds:
 - ``etc/slurm.conf``: the nodes' configuration; ``etc/submit/slurm.conf`` is the host's
   copy (the controller's address, the host munged's socket): the host is a submit host;
 - ``shared/``: the cluster file system, bound into every node at ``/cluster``: homes
-  (``/cluster/home/<user>``) and the image archives (``/cluster/images``); the published
+  (``/cluster/home/<user>``), secure projects' workspaces (``/cluster/projects``), the
+  jobs' logs (``/cluster/logs``) and the image archives (``/cluster/images``); the published
   datasets are bound read-only beside it, at ``/hdss-data/synthetic`` (every node) and
   ``/hdss-data/restricted`` (the secure nodes only: the other nodes have no such folder).
 
@@ -37,6 +38,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hdss_common.errors import HdssError
+
 from .jobscript import RESTRICTED_ON_NODE, SYNTHETIC_ON_NODE
 
 NODE_IMAGE = "hdss/slurmnode:latest"
@@ -50,7 +53,7 @@ SLURMD_PORT = 6818
 RUN_DIR = Path("/run/hdss-slurm")
 
 
-class ClusterError(Exception):
+class ClusterError(HdssError):
     """The cluster cannot be brought up or down: the message says what to do."""
 
 
@@ -89,6 +92,9 @@ class Cluster:
     restricted: Path | None = None
     cpus: int = 2
     memory_mb: int = 2000
+    # Nodes may declare more CPUs than the machine has (SlurmdParameters=config_overrides):
+    # for a benchmark of many small servers on a 2-core machine (bench/bench_slurm.py).
+    overcommit: bool = False
     node_image: str = NODE_IMAGE
     user_image: str = USER_IMAGE
     nodes: list[Node] = field(
@@ -192,6 +198,8 @@ class Cluster:
             "InactiveLimit=0",
             "MinJobAge=60",
         ]
+        if self.overcommit:
+            lines.append("SlurmdParameters=config_overrides")
         if controller_addr:
             lines.append(f"AuthInfo=socket={self.munge_socket}")
         for node in self.nodes:
@@ -221,9 +229,10 @@ class Cluster:
                 f"(chmod 600 {self.munge_key})"
             )
         (self.etc / "slurm.conf").write_text(self.slurm_conf())
-        for sub in ("home", "images"):
+        for sub in ("home", "images", "logs", "projects"):
             (self.shared / sub).mkdir(parents=True, exist_ok=True)
-        os.chown(self.shared / "home", JOB_UID, JOB_GID)
+        for sub in ("home", "logs", "projects"):  # written by the jobs' account
+            os.chown(self.shared / sub, JOB_UID, JOB_GID)
 
     # --- containers -----------------------------------------------------------------------
 

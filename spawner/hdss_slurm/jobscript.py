@@ -13,6 +13,13 @@ the job, i.e. the ``podman run`` client, while conmon and the server live on. So
 runs in the background (``& wait $!``) and a TERM/INT/EXIT trap removes the container by
 name: stop, cull and ``scancel`` leave no container behind.
 
+The server's port: with ``report_port`` the script picks a free port on the node, records
+it in the job's comment (``scontrol update ... Comment=hdss-port=N``, which only the job's
+account and Slurm's operators may do, never the code in the container: it has no munge
+socket) and passes it as ``--port``; the hub reads it back with ``squeue``. JupyterHub's
+batchspawner has the server post its port to a hub API instead, which lets a server's
+token set any attribute of its spawner; the hub does not load that handler.
+
 Secrets (the hub's API token) never appear in the script: Slurm hands the submitting
 environment to the job and ``--env NAME`` passes each variable on by name only.
 """
@@ -22,6 +29,8 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass, field
+
+from hdss_common.errors import HdssError
 
 CONTAINER_HOME = "/home/jovyan"
 # The published datasets on a node: beside the cluster file system, not in it, so a mount on
@@ -37,7 +46,11 @@ ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 TIME_RE = re.compile(r"^(\d+-)?\d{1,2}(:\d{2}){0,2}$")
 
 
-class JobSpecError(ValueError):
+PORT_ARG = "--port=$PORT"  # in ``command``: the port the script picked (report_port)
+EXPANDED = {"$CONTAINER", PORT_ARG}  # arguments the shell expands (double-quoted)
+
+
+class JobSpecError(HdssError, ValueError):
     """A job cannot be written from these values: the message names the value."""
 
 
@@ -58,6 +71,7 @@ class JobSpec:
     uid: int = 1000
     gid: int = 100
     secure: bool = False
+    report_port: bool = False  # pick a free port on the node, record it, pass PORT_ARG
 
     def check(self) -> None:
         if not NAME_RE.match(self.name):
@@ -80,6 +94,8 @@ class JobSpec:
                 raise JobSpecError(f"restricted dataset {ds!r} is not a dataset name")
         if not self.command:
             raise JobSpecError("the job needs a command")
+        if (PORT_ARG in self.command) != self.report_port:
+            raise JobSpecError(f"the command has {PORT_ARG!r} exactly when report_port is set")
 
 
 def podman_args(spec: JobSpec) -> list[str]:
@@ -114,7 +130,8 @@ def render(spec: JobSpec) -> str:
     """The batch script (bash) for ``spec``; raises JobSpecError on a bad value."""
     spec.check()
     q = shlex.quote
-    run = " ".join('"$CONTAINER"' if a == "$CONTAINER" else q(a) for a in podman_args(spec))
+    run = " ".join(f'"{a}"' if a in EXPANDED else q(a) for a in podman_args(spec))
+    port = PICK_PORT if spec.report_port else ""
     return f"""#!/bin/bash
 #SBATCH --job-name={q(spec.name)}
 #SBATCH --partition={q(spec.partition)}
@@ -142,9 +159,17 @@ if ! podman image exists {q(spec.image)}; then
          "(it loads the archive on every node)" >&2
     exit 4
 fi
-echo "hdss-job: starting $CONTAINER on $(hostname -s)" >&2
+{port}echo "hdss-job: starting $CONTAINER on $(hostname -s)" >&2
 {run} &
 wait $!
 rc=$?
 exit $rc
+"""
+
+
+PICK_PORT = """PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("", 0)); print(s.getsockname()[1])')
+if ! scontrol update JobId="$SLURM_JOB_ID" Comment="hdss-port=$PORT"; then
+    echo "hdss-job: cannot record the server's port in job $SLURM_JOB_ID (scontrol)" >&2
+    exit 5
+fi
 """

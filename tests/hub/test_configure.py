@@ -230,3 +230,54 @@ def test_prometheus_token_reads_metrics_and_nothing_else(settings, tmp_path):
     again = Config()
     configure.apply_services(settings, again)
     assert [s for s in again.JupyterHub.services if s["name"] == "prometheus"] == [service]
+
+
+def test_docker_is_the_default_backend(settings):
+    c = Config()
+    configure.apply_spawner(settings, c)
+    configure.apply_slurm(settings, c)
+    assert settings["backend"] == "docker"
+    assert c.JupyterHub.spawner_class == "hdss_spawner.spawner.SandboxSpawner"
+    assert "SlurmSandboxSpawner" not in c
+
+
+def test_the_slurm_backend_gets_the_same_policy_and_its_cluster_settings(settings):
+    settings["backend"] = "slurm"
+    settings["slurm"].update(
+        slurm_conf="/etc/hdss/slurm.conf", job_uid=1000, node_addresses={"n1": "10.1.0.5"}
+    )
+    c = Config()
+    configure.apply_spawner(settings, c)
+    c.SandboxSpawner.home_notice = notice = object()  # as pages.apply_pages sets it
+    configure.apply_slurm(settings, c)
+    assert c.JupyterHub.spawner_class == "hdss_slurm.spawner.SlurmSandboxSpawner"
+    s = c.SlurmSandboxSpawner
+    assert s.profiles == c.SandboxSpawner.profiles and s.home_notice is notice
+    assert s.synthetic_root == settings["data"]["synthetic_root"]
+    assert (s.default_partition, s.secure_partition) == ("sandbox", "secure")
+    assert s.slurm_env == {"SLURM_CONF": "/etc/hdss/slurm.conf"}
+    assert (s.job_uid, s.node_addresses) == (1000, {"n1": "10.1.0.5"})
+    assert "hub_bind_url" not in c.JupyterHub  # the nodes reach the preflight's address
+    settings["slurm"]["hub_ip"] = "10.1.0.1"
+    configure.apply_slurm(settings, c)
+    assert c.JupyterHub.hub_connect_url == f"http://10.1.0.1:{settings['hub']['hub_port']}"
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("backend", "kubernetes"),
+        ("slurm", {"partition": "bad name; rm -rf /"}),
+        ("slurm", {"home_root": "relative/home"}),
+        ("profiles", {"course": {"cpu_limit": 1, "mem_limit": "1G", "groups": ["s"],
+                                 "time_limit": "forever"}}),
+    ],
+)  # fmt: skip
+def test_bad_slurm_settings_stop_the_hub_naming_the_key(tmp_path, key, value):
+    import yaml
+    from hdss_hub.settings import SettingsError
+
+    path = tmp_path / "settings.yaml"
+    path.write_text(yaml.safe_dump({key: value}))
+    with pytest.raises(SettingsError, match=key):
+        load_settings(path, tmp_path)

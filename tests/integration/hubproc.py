@@ -76,7 +76,10 @@ class Hub:
             "promotion": {"port": free_port()},
         }
         for section, values in (extra or {}).items():
-            settings.setdefault(section, {}).update(values)
+            if isinstance(values, dict):
+                settings.setdefault(section, {}).update(values)
+            else:  # a top-level value, e.g. backend
+                settings[section] = values
         self.settings_path = workdir / "settings.yaml"
         self.settings_path.write_text(yaml.safe_dump(settings))
         config_d = workdir / "config.d"
