@@ -18,7 +18,7 @@ UP_SIZE   ?= tiny
 PYTEST    ?= $(PY) -m pytest
 FAST      := not docker and not postgres and not browser and not ansible and not slurm and not slow
 
-.PHONY: help up up-data down test test-fast test-ansible provision test-deps bench lint fmt images dataset host-deps engine venv proxy lock clean backup restore slurm-up slurm-down
+.PHONY: help up up-data down test test-fast test-ansible provision test-deps bench bench-slurm lint fmt images dataset host-deps engine venv proxy lock clean backup restore slurm-up slurm-down
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -49,12 +49,18 @@ test: host-deps test-deps venv proxy engine images ## Install what the tests nee
 test-fast: venv ## Unit tests only: no engine, database server, browser or Ansible
 	$(PYTEST) -p no:cacheprovider -m "$(FAST)"
 
-bench: venv proxy engine images ## Benchmarks: spawn rushes and memory, start to a working notebook in Chromium, datasets, queries
+bench: venv proxy engine images ## Benchmarks: spawn rushes and memory, start to a working notebook in Chromium, Slurm spawns, datasets, queries
 	mkdir -p bench/results
 	$(PY) bench/bench_spawn.py --out bench/results
 	$(PY) bench/bench_browser.py --out bench/results --no-build
+	@$(MAKE) --no-print-directory bench-slurm
 	$(PY) bench/bench_datasets.py --out bench/results
 	$(PY) bench/bench_airlock.py --out bench/results
+
+bench-slurm: host-deps venv proxy engine images ## Slurm spawns through the hub (1 user, 10 at once) beside Docker, on a cluster it brings up and removes
+	@scripts/host-deps.sh $(SLURM_PKGS)
+	$(PY) images/build.py --only slurmnode
+	$(PY) bench/bench_slurm.py --out bench/results
 
 bench-full: venv ## Not in bench: generate, verify and time the full size (5,000,000 persons, ~16 GB, tens of minutes)
 	$(PY) bench/bench_datasets.py --size full --out bench/results
