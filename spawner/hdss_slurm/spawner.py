@@ -290,6 +290,11 @@ class SlurmSandboxSpawner(SandboxBase, SlurmSpawner):
             await self.apply_profile(self.user_options or {})
         if self.project_id is not None:
             await self.recheck_permission()
+            # Published here (the hub's copy of what the secure nodes mount), or a 503 that
+            # names what is missing: never a job that fails on the node.
+            self.datasets = secure.restricted_entries(
+                self.restricted_root, tuple(self.permission.datasets)
+            )
         partition = self.partition()
         self.ip, self.port = "0.0.0.0", 0
         if self.server:
@@ -317,7 +322,7 @@ class SlurmSandboxSpawner(SandboxBase, SlurmSpawner):
                 "started",
                 project_id=self.project_id,
                 reference=self.permission.reference,
-                datasets=list(self.permission.datasets),
+                datasets=[f"{d.name}@{d.version}" for d in self.datasets],
                 image=self.image,
                 job=self.job_id,
                 node=host,

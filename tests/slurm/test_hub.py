@@ -7,14 +7,17 @@ profile naming a partition the cluster lacks fails with a message, and the hub s
 from __future__ import annotations
 
 import os
+import subprocess
 
 import pytest
 import requests
+from hdss_common import naming
 from hdss_harness.wait import wait_until
 from hdss_slurm.cluster import JOB_GID, JOB_UID
 
-from tests.conftest import unique_prefix
+from tests.conftest import DOCKER, unique_prefix
 from tests.integration.hubproc import running_hub
+from tests.integration.ledger_helpers import SECURE_PROFILES, permission_body, service_api
 from tests.slurm.test_cluster import DEADLINE, assert_clean, node_leftovers, slurm, spec, submit
 
 pytestmark = [pytest.mark.docker, pytest.mark.slurm, pytest.mark.slow]
@@ -38,7 +41,10 @@ def slurm_hub(engine, slurm_cluster, tmp_path_factory):
             "node_addresses": slurm_cluster.node_addresses(),
             "start_timeout": 300,
         },
+        "data": {"restricted_root": str(slurm_cluster.restricted)},
+        "ledger": {"reconcile_seconds": 5},
         "profiles": {
+            "secure": {**SECURE_PROFILES["secure"], "mem_limit": "512M"},  # nodes: 2000 MB
             "course": {"cpu_limit": 1, "mem_limit": "512M", "groups": ["students"]},
             "ghost": {
                 "cpu_limit": 1,
@@ -47,7 +53,7 @@ def slurm_hub(engine, slurm_cluster, tmp_path_factory):
                 "partition": "nosuch",
             },
         },
-        "groups": {"students": STUDENTS},
+        "groups": {"students": STUDENTS, "researchers": ["rita"], "stewards": ["stew"]},
     }
     yield from running_hub(
         engine,
@@ -206,3 +212,51 @@ def test_a_full_partition_shows_the_place_in_the_queue(slurm_hub, slurm_cluster,
     slurm_hub.stop_server("bo")
     home = os.path.join(slurm_cluster.shared, "home", "bo")
     assert os.path.isdir(home)  # the job made the home on the cluster file system
+
+
+def in_job(cluster, node: str, job_id: str, *cmd: str) -> subprocess.CompletedProcess:
+    """Run ``cmd`` in the job's container on ``node``, as the code in it would."""
+    return subprocess.run(
+        [DOCKER, "exec", "--user", "hdssjob", cluster.container(node), "env",
+         f"XDG_RUNTIME_DIR=/run/user/{JOB_UID}", "podman", "exec", f"hdss-job-{job_id}", *cmd],
+        capture_output=True, text=True,
+    )  # fmt: skip
+
+
+@pytest.mark.abuse
+def test_a_secure_server_runs_only_on_the_secure_node_and_a_revocation_cancels_it(
+    slurm_hub, slurm_cluster
+):
+    """The secure profile submits to the secure partition: the job lands on secure1 with the
+    permitted restricted data read-only and no synthetic data; the steward's revocation
+    makes the reconciler stop it, which cancels the job and leaves nothing on the node."""
+    (dataset,) = [p.name for p in slurm_cluster.restricted.iterdir() if p.is_dir()]
+    job_name = f"hdss-rita-{naming.escape('secure-p7')}"
+    slurm_hub.ensure_user("rita")
+    refused = slurm_hub.spawn("rita", "secure-p7")
+    assert refused.status_code == 403, refused.text  # control: no permission, no job
+    assert job_of(slurm_cluster, job_name) is None
+    steward = slurm_hub.user_token("stew")
+    body = permission_body("p7", ["rita"], [dataset], "SDS-2026-0707", "Research approval")
+    logged = service_api(slurm_hub, "ledger", "POST", "/permissions", steward, json=body)
+    assert logged.status_code == 201, logged.text
+    r = slurm_hub.spawn("rita", "secure-p7")
+    assert r.status_code in (201, 202), r.text
+    slurm_hub.wait_ready("rita", "secure-p7")
+    job_id, state = job_of(slurm_cluster, job_name)
+    assert state == "RUNNING"
+    node = slurm(slurm_cluster, "squeue", "-h", "-j", job_id, "-o", "%N %P").stdout.split()
+    assert node == ["secure1", "secure"]
+    listing = in_job(slurm_cluster, "secure1", job_id, "ls", "/data/restricted", "/data")
+    assert dataset in listing.stdout and "synthetic" not in listing.stdout, listing
+    write = in_job(slurm_cluster, "secure1", job_id, "touch", f"/data/restricted/{dataset}/x")
+    assert write.returncode != 0 and "Read-only" in write.stderr, write
+    revoked = service_api(
+        slurm_hub, "ledger", "POST", f"/permissions/{logged.json()['id']}/revoke", steward,
+        json={"reason": "Project closed by the authority"},
+    )  # fmt: skip
+    assert revoked.status_code == 200, revoked.text
+    slurm_hub.wait_stopped("rita", "secure-p7", deadline=120)
+    gone = job_of(slurm_cluster, job_name)
+    assert gone is None or gone[1] not in ("RUNNING", "PENDING"), gone
+    assert_clean(slurm_cluster, "secure1")
