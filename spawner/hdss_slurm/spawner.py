@@ -317,16 +317,7 @@ class SlurmSandboxSpawner(SandboxBase, SlurmSpawner):
                 + (f" (job log: {tail})" if tail else ""),
             )
         if self.project_id is not None:
-            await self.audit(
-                "secure.start",
-                "started",
-                project_id=self.project_id,
-                reference=self.permission.reference,
-                datasets=[f"{d.name}@{d.version}" for d in self.datasets],
-                image=self.image,
-                job=self.job_id,
-                node=host,
-            )
+            await self.audit_secure_start(job=self.job_id, node=host)
         return self.ip, self.port
 
     async def wait_running(self, partition: str) -> str:

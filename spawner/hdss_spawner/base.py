@@ -156,6 +156,19 @@ class SandboxBase(LoggingConfigurable):
         actor = actor or self.user.name
         await self.permission_source.audit(actor, action, target, outcome, **details)
 
+    async def audit_secure_start(self, **where) -> None:
+        """The audit entry of a secure server that started: its permission, the restricted
+        datasets it mounted (``name@version``, what the reconciler compares), its image."""
+        await self.audit(
+            "secure.start",
+            "started",
+            project_id=self.project_id,
+            reference=self.permission.reference,
+            datasets=[f"{d.name}@{d.version}" for d in self.datasets],
+            image=self.image,
+            **where,
+        )
+
     async def secure_decision(self, project_id: str) -> tuple[Profile | None, Grant | None, str]:
         """(secure profile, active permission, reason refused); the reason is empty if allowed."""
         source: PermissionSource | None = self.permission_source

@@ -172,14 +172,7 @@ class SandboxSpawner(SandboxBase, DockerSpawner):
         self._emit(60, "Starting your container")
         await super().start_object()
         if self.project_id is not None:
-            await self.audit(
-                "secure.start",
-                "started",
-                project_id=self.project_id,
-                reference=self.permission.reference,
-                datasets=[f"{d.name}@{d.version}" for d in self.datasets],
-                image=self.image,
-            )
+            await self.audit_secure_start()
         self._emit(75, "Waiting for JupyterLab to answer")
 
     async def recheck_permission(self) -> None:
