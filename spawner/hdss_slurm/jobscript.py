@@ -10,8 +10,9 @@ enforcing them on the node is Slurm's ``task/cgroup`` on a real cluster (the con
 
 Cleanup: with ``proctrack/linuxproc``, ``scancel`` signals only processes descended from
 the job, i.e. the ``podman run`` client, while conmon and the server live on. So the client
-runs in the background (``& wait $!``) and a TERM/INT/EXIT trap removes the container by
-name: stop, cull and ``scancel`` leave no container behind.
+runs in the background (``& wait``) and a TERM/INT/EXIT trap removes the container by
+name, again while the client still lives (a TERM during its start would otherwise leave
+the container it is creating): stop, cull and ``scancel`` leave no container behind.
 
 The server's port: with ``report_port`` the script picks a free port on the node, records
 it in the job's comment (``scontrol update ... Comment=hdss-port=N``, which only the job's
@@ -146,8 +147,14 @@ export XDG_RUNTIME_DIR=/run/user/$(id -u)
 export HOME=$(getent passwd "$(id -u)" | cut -d: -f6)
 CONTAINER=hdss-job-${{SLURM_JOB_ID}}
 cleanup() {{
+    # The TERM may come while the client is still creating the container: remove it, and
+    # again while the client lives, within Slurm's KillWait (10 s) before its SIGKILL.
     trap - TERM INT EXIT
-    podman rm --force --time 0 --ignore "$CONTAINER" >/dev/null 2>&1
+    for _ in 1 2 3 4 5 6 7 8; do
+        podman rm --force --time 0 --ignore "$CONTAINER" >/dev/null 2>&1
+        if [ -n "${{CLIENT:-}}" ] && kill -0 "$CLIENT" 2>/dev/null; then sleep 1; continue; fi
+        podman container exists "$CONTAINER" || break
+    done
 }}
 trap 'cleanup; exit 143' TERM INT
 trap cleanup EXIT
@@ -161,7 +168,8 @@ if ! podman image exists {q(spec.image)}; then
 fi
 {port}echo "hdss-job: starting $CONTAINER on $(hostname -s)" >&2
 {run} &
-wait $!
+CLIENT=$!
+wait $CLIENT
 rc=$?
 exit $rc
 """

@@ -43,7 +43,8 @@ def test_the_script_is_valid_bash_removes_its_container_on_term_and_names_secret
     assert "#SBATCH --partition=sandbox" in script
     assert "trap 'cleanup; exit 143' TERM INT" in script
     assert "podman rm --force" in script
-    assert " &\nwait $!\n" in script  # the client in the background: the trap runs at TERM
+    assert " &\nCLIENT=$!\nwait $CLIENT\n" in script  # in the background: the trap runs at TERM
+    assert 'kill -0 "$CLIENT"' in script  # and removes a container the client still makes
     # The token is passed on by name: its value never appears in the script.
     assert "--env JUPYTERHUB_API_TOKEN " in script
     assert "--env JUPYTERHUB_USER=a" in script
